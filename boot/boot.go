@@ -1,0 +1,104 @@
+// Package boot wires Playgram onto a PocketBase app: services, hooks, routes, jobs and commands. main.go and
+// the tests call the same Register, so a test app is the real app.
+package boot
+
+import (
+	"context"
+	"time"
+
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/playgram/playgram/hooks"
+	"github.com/playgram/playgram/internal/secretbox"
+	"github.com/playgram/playgram/jobs"
+	"github.com/playgram/playgram/platform"
+	"github.com/playgram/playgram/routes"
+
+	_ "github.com/playgram/playgram/pb_migrations"
+)
+
+// Register builds the services and binds everything. The job workers and the usage flusher start with the
+// server (OnServe) and stop with the app (OnTerminate), so commands and tests run without them unless asked.
+func Register(app core.App, cfg platform.Config) (*platform.Services, error) {
+	svc := &platform.Services{Config: cfg, Keys: platform.NewKeyAuth()}
+	svc.Jobs = jobs.NewRunner(app, jobs.Options{Workers: cfg.JobWorkers, PollInterval: cfg.JobPollInterval})
+	jobs.RegisterKinds(svc.Jobs)
+
+	// The secret key is needed by hooks and commands alike, and the data dir is known only after bootstrap
+	// (a test app arrives already bootstrapped).
+	openBox := func() error {
+		key, generated, err := secretbox.LoadOrCreateKey(cfg.SecretKey, app.DataDir())
+		if err != nil {
+			return err
+		}
+		if generated {
+			app.Logger().Warn("PLAYGRAM_SECRET_KEY is not set: generated a key in the data dir (playgram_secret.key). Back it up with the data, or set PLAYGRAM_SECRET_KEY.")
+		}
+		svc.Box, err = secretbox.New(key)
+		return err
+	}
+	if app.IsBootstrapped() {
+		if err := openBox(); err != nil {
+			return nil, err
+		}
+	} else {
+		app.OnBootstrap().BindFunc(func(e *core.BootstrapEvent) error {
+			if err := e.Next(); err != nil {
+				return err
+			}
+			return openBox()
+		})
+	}
+
+	hooks.Register(app, svc)
+	routes.Register(app, svc)
+
+	if cfg.Background {
+		app.OnServe().BindFunc(func(se *core.ServeEvent) error {
+			svc.Jobs.Start()
+			go flushKeyUsage(app, svc)
+			return se.Next()
+		})
+	}
+	app.OnTerminate().BindFunc(func(e *core.TerminateEvent) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		svc.Jobs.Stop(ctx)
+		if err := svc.Keys.Flush(app); err != nil {
+			app.Logger().Error("flushing API key usage on shutdown failed", "error", err)
+		}
+		return e.Next()
+	})
+	registerCron(app, svc)
+	return svc, nil
+}
+
+func flushKeyUsage(app core.App, svc *platform.Services) {
+	t := time.NewTicker(svc.Config.KeyUsageFlushInterval)
+	defer t.Stop()
+	for range t.C {
+		if !app.IsBootstrapped() {
+			return
+		}
+		if err := svc.Keys.Flush(app); err != nil {
+			app.Logger().Error("flushing API key usage failed", "error", err)
+		}
+	}
+}
+
+// registerCron adds schedules; they only enqueue or do small SQL maintenance, jobs do the work.
+func registerCron(app core.App, svc *platform.Services) {
+	app.Cron().MustAdd("playgram_idempotency_cleanup", "17 * * * *", func() {
+		_, err := app.NonconcurrentDB().NewQuery("DELETE FROM idempotency_keys WHERE created < {:cut}").
+			Bind(map[string]any{"cut": time.Now().Add(-routes.IdempotencyWindow).UTC().Format("2006-01-02 15:04:05.000Z")}).Execute()
+		if err != nil {
+			app.Logger().Error("idempotency cleanup failed", "error", err)
+		}
+	})
+	app.Cron().MustAdd("playgram_jobs_cleanup", "23 3 * * *", func() {
+		_, err := app.NonconcurrentDB().NewQuery("DELETE FROM jobs WHERE status = 'done' AND finished_at < {:cut}").
+			Bind(map[string]any{"cut": time.Now().Add(-14 * 24 * time.Hour).UTC().Format("2006-01-02 15:04:05.000Z")}).Execute()
+		if err != nil {
+			app.Logger().Error("jobs cleanup failed", "error", err)
+		}
+	})
+}

@@ -1,0 +1,29 @@
+package platform
+
+import (
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/playgram/playgram/internal/secretbox"
+	"github.com/playgram/playgram/jobs"
+)
+
+// Services are built once at start-up and handed to every domain's Register function.
+type Services struct {
+	Config Config
+	Box    *secretbox.Box
+	Keys   *KeyAuth
+	Jobs   *jobs.Runner
+}
+
+const actorKey = "@playgram.actor"
+
+// WithActor attaches who is saving a record, so model hooks (which see every save path: REST, routes, CLI,
+// jobs) can write audit rows and versions naming them. It is not a field and is never stored.
+func WithActor(r *core.Record, a Actor) { r.SetRaw(actorKey, a) }
+
+// ActorOf returns the actor attached by WithActor, or the system actor.
+func ActorOf(r *core.Record) Actor {
+	if a, ok := r.GetRaw(actorKey).(Actor); ok {
+		return a
+	}
+	return SystemActor("")
+}

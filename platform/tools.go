@@ -1,0 +1,44 @@
+package platform
+
+import (
+	"fmt"
+
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/playgram/playgram/collections"
+)
+
+// VersionNoteKey carries a note for the next tool version (e.g. "restored from v3") through a save.
+const VersionNoteKey = "@playgram.version_note"
+
+// SaveToolVersion stores the tool's current config as its current version number, naming the author.
+func SaveToolVersion(app core.App, tool *core.Record, actor Actor, note string) error {
+	coll, err := app.FindCachedCollectionByNameOrId(collections.ToolVersions)
+	if err != nil {
+		return err
+	}
+	v := core.NewRecord(coll)
+	v.Set("workspace", tool.GetString("workspace"))
+	v.Set("tool", tool.Id)
+	v.Set("version", tool.GetInt("version"))
+	v.Set("config", tool.Get("config"))
+	author := actor.String()
+	if actor.Label != "" {
+		author += " (" + actor.Label + ")"
+	}
+	v.Set("author", author)
+	v.Set("note", note)
+	return app.Save(v)
+}
+
+// RestoreToolVersion makes an old version's config current again, as a new version, so history only grows.
+func RestoreToolVersion(app core.App, tool *core.Record, version int, actor Actor) error {
+	old, err := app.FindFirstRecordByFilter(collections.ToolVersions, "tool = {:tool} && version = {:v}", dbx.Params{"tool": tool.Id, "v": version})
+	if err != nil {
+		return fmt.Errorf("tool %s has no version %d", tool.Id, version)
+	}
+	tool.Set("config", old.Get("config"))
+	tool.SetRaw(VersionNoteKey, fmt.Sprintf("restored from v%d", version))
+	WithActor(tool, actor)
+	return app.Save(tool)
+}
