@@ -6,12 +6,12 @@ import (
 	"context"
 	"time"
 
-	"github.com/pocketbase/pocketbase/core"
 	"github.com/playgram/playgram/hooks"
 	"github.com/playgram/playgram/internal/secretbox"
 	"github.com/playgram/playgram/jobs"
 	"github.com/playgram/playgram/platform"
 	"github.com/playgram/playgram/routes"
+	"github.com/pocketbase/pocketbase/core"
 
 	_ "github.com/playgram/playgram/pb_migrations"
 )

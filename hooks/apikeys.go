@@ -1,9 +1,9 @@
 package hooks
 
 import (
-	"github.com/pocketbase/pocketbase/core"
 	"github.com/playgram/playgram/collections"
 	"github.com/playgram/playgram/platform"
+	"github.com/pocketbase/pocketbase/core"
 )
 
 // registerAPIKeys drops cached keys whenever a key changes, so a revocation takes effect at once.

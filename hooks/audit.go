@@ -3,8 +3,8 @@ package hooks
 import (
 	"errors"
 
-	"github.com/pocketbase/pocketbase/core"
 	"github.com/playgram/playgram/collections"
+	"github.com/pocketbase/pocketbase/core"
 )
 
 // registerAppendOnly keeps the audit log and the event log append-only: no API may change or remove a row,

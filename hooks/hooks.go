@@ -7,9 +7,9 @@ import (
 	"encoding/json"
 	"reflect"
 
+	"github.com/playgram/playgram/platform"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/hook"
-	"github.com/playgram/playgram/platform"
 )
 
 // Register binds every domain's hooks. main.go and the tests call it.

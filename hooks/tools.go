@@ -3,12 +3,12 @@ package hooks
 import (
 	"encoding/json"
 
-	validation "github.com/pocketbase/ozzo-validation/v4"
-	"github.com/pocketbase/pocketbase/core"
 	"github.com/playgram/playgram/collections"
 	"github.com/playgram/playgram/internal/slug"
 	"github.com/playgram/playgram/internal/toolconfig"
 	"github.com/playgram/playgram/platform"
+	validation "github.com/pocketbase/ozzo-validation/v4"
+	"github.com/pocketbase/pocketbase/core"
 )
 
 func registerTools(app core.App, svc *platform.Services) {

@@ -3,11 +3,11 @@ package hooks
 import (
 	"strings"
 
-	"github.com/pocketbase/dbx"
-	"github.com/pocketbase/pocketbase/core"
 	"github.com/playgram/playgram/collections"
 	"github.com/playgram/playgram/jobs"
 	"github.com/playgram/playgram/platform"
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
 )
 
 // Keys a sign-up body may carry besides the user's own fields.

@@ -4,13 +4,13 @@ import (
 	"fmt"
 	"time"
 
-	validation "github.com/pocketbase/ozzo-validation/v4"
-	"github.com/pocketbase/dbx"
-	"github.com/pocketbase/pocketbase/core"
-	"github.com/pocketbase/pocketbase/tools/security"
 	"github.com/playgram/playgram/collections"
 	"github.com/playgram/playgram/internal/slug"
 	"github.com/playgram/playgram/platform"
+	"github.com/pocketbase/dbx"
+	validation "github.com/pocketbase/ozzo-validation/v4"
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/security"
 )
 
 // auditedWorkspaceFields are the settings whose changes an owner must be able to trace.

@@ -3,9 +3,9 @@ package jobs
 import (
 	"context"
 
+	"github.com/playgram/playgram/collections"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/mails"
-	"github.com/playgram/playgram/collections"
 )
 
 // KindInviteEmail emails a newly added member a link to set their password.

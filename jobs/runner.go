@@ -15,11 +15,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/playgram/playgram/collections"
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/security"
 	"github.com/pocketbase/pocketbase/tools/types"
-	"github.com/playgram/playgram/collections"
 )
 
 // Job statuses.

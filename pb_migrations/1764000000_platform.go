@@ -1,11 +1,11 @@
 package migrations
 
 import (
-	"github.com/pocketbase/pocketbase/core"
-	m "github.com/pocketbase/pocketbase/migrations"
 	"github.com/playgram/playgram/collections"
 	"github.com/playgram/playgram/internal/apikey"
 	"github.com/playgram/playgram/internal/toolconfig"
+	"github.com/pocketbase/pocketbase/core"
+	m "github.com/pocketbase/pocketbase/migrations"
 )
 
 func init() {

@@ -3,8 +3,8 @@
 package migrations
 
 import (
-	"github.com/pocketbase/pocketbase/core"
 	"github.com/playgram/playgram/collections"
+	"github.com/pocketbase/pocketbase/core"
 )
 
 func withTimestamps(c *core.Collection) {

@@ -1,8 +1,8 @@
 package platform
 
 import (
-	"github.com/pocketbase/pocketbase/core"
 	"github.com/playgram/playgram/collections"
+	"github.com/pocketbase/pocketbase/core"
 )
 
 // Audit appends one audit_log row with app, which should be the caller's transaction so the row commits or

@@ -3,8 +3,8 @@ package platform
 import (
 	"time"
 
-	"github.com/pocketbase/pocketbase/core"
 	"github.com/playgram/playgram/collections"
+	"github.com/pocketbase/pocketbase/core"
 )
 
 // Event is one thing that happened in a workspace. The events collection is append-only and is the single

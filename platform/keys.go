@@ -9,12 +9,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/playgram/playgram/collections"
+	"github.com/playgram/playgram/internal/apikey"
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/security"
 	"github.com/pocketbase/pocketbase/tools/types"
-	"github.com/playgram/playgram/collections"
-	"github.com/playgram/playgram/internal/apikey"
 )
 
 // keyCacheTTL bounds how long a key change made by another process can go unseen; changes made through this
@@ -306,4 +306,3 @@ func nonNil(s []string) []string {
 	}
 	return s
 }
-

@@ -1,8 +1,8 @@
 package platform
 
 import (
-	"github.com/pocketbase/pocketbase/core"
 	"github.com/playgram/playgram/internal/apikey"
+	"github.com/pocketbase/pocketbase/core"
 )
 
 const principalKey = "playgram.principal"

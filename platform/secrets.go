@@ -6,8 +6,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/pocketbase/pocketbase/core"
 	"github.com/playgram/playgram/internal/secretbox"
+	"github.com/pocketbase/pocketbase/core"
 )
 
 // WorkspaceSecretNames are the integration secrets a workspace can store. Each is sealed with the server key and

@@ -1,9 +1,9 @@
 package platform
 
 import (
-	"github.com/pocketbase/pocketbase/core"
 	"github.com/playgram/playgram/internal/secretbox"
 	"github.com/playgram/playgram/jobs"
+	"github.com/pocketbase/pocketbase/core"
 )
 
 // Services are built once at start-up and handed to every domain's Register function.

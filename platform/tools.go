@@ -3,9 +3,9 @@ package platform
 import (
 	"fmt"
 
+	"github.com/playgram/playgram/collections"
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
-	"github.com/playgram/playgram/collections"
 )
 
 // VersionNoteKey carries a note for the next tool version (e.g. "restored from v3") through a save.
