@@ -4,6 +4,7 @@ package boot
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/playgram/playgram/hooks"
@@ -11,6 +12,7 @@ import (
 	"github.com/playgram/playgram/jobs"
 	"github.com/playgram/playgram/platform"
 	"github.com/playgram/playgram/routes"
+	"github.com/playgram/playgram/seed"
 	"github.com/pocketbase/pocketbase/core"
 
 	_ "github.com/playgram/playgram/pb_migrations"
@@ -52,6 +54,25 @@ func Register(app core.App, cfg platform.Config) (*platform.Services, error) {
 	hooks.Register(app, svc)
 	routes.Register(app, svc)
 
+	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
+		if svc.Config.PublicURL == "" && se.Server != nil {
+			svc.Config.PublicURL = "http://" + se.Server.Addr
+		}
+		return se.Next()
+	})
+	if !cfg.NoDemo {
+		app.OnServe().BindFunc(func(se *core.ServeEvent) error {
+			if !seed.IsEmpty(app) {
+				return se.Next()
+			}
+			creds, err := seed.Demo(app)
+			if err != nil {
+				return fmt.Errorf("creating the demo workspace: %w", err)
+			}
+			fmt.Print(creds.Banner(svc.Config.PublicURL))
+			return se.Next()
+		})
+	}
 	if cfg.Background {
 		app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 			svc.Jobs.Start()

@@ -12,7 +12,8 @@ import (
 
 // Config is read once from the environment at start-up; every variable is documented in the README.
 type Config struct {
-	// PublicURL is the absolute base URL that links in responses, emails and Manychat messages use.
+	// PublicURL is the absolute base URL that links in responses, emails and Manychat messages use
+	// (PLAYGRAM_PUBLIC_URL); when unset, the server's own listen address is used.
 	PublicURL string
 	// SecretKey is PLAYGRAM_SECRET_KEY; empty means a key file in the data dir.
 	SecretKey string
@@ -35,7 +36,6 @@ type Config struct {
 // DefaultConfig is what a fresh install runs with.
 func DefaultConfig() Config {
 	return Config{
-		PublicURL:             "http://127.0.0.1:8090",
 		ManychatBaseURL:       "https://api.manychat.com",
 		JobWorkers:            4,
 		JobPollInterval:       time.Second,

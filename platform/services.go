@@ -14,6 +14,15 @@ type Services struct {
 	Jobs   *jobs.Runner
 }
 
+// PublicURL is the base of absolute links: PLAYGRAM_PUBLIC_URL, else the address being served, else PocketBase's
+// default address (for CLI commands).
+func (s *Services) PublicURL() string {
+	if s.Config.PublicURL != "" {
+		return s.Config.PublicURL
+	}
+	return "http://127.0.0.1:8090"
+}
+
 const actorKey = "@playgram.actor"
 
 // WithActor attaches who is saving a record, so model hooks (which see every save path: REST, routes, CLI,
