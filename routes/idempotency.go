@@ -41,7 +41,7 @@ func createOnce(e *core.RequestEvent, raw []byte, create func(tx core.App) (int,
 		if err != nil {
 			return err
 		}
-		return e.JSON(status, resp)
+		return writeJSON(e, status, resp)
 	}
 	if len(key) > 255 {
 		return fieldError(e, "Idempotency-Key", "validation_length_out_of_range", "must be at most 255 characters")
@@ -51,7 +51,7 @@ func createOnce(e *core.RequestEvent, raw []byte, create func(tx core.App) (int,
 	hash := hex.EncodeToString(sum[:])
 
 	var status int
-	var resp any
+	var body []byte
 	err := e.App.RunInTransaction(func(tx core.App) error {
 		prev, err := tx.FindFirstRecordByFilter(collections.IdempotencyKeys, "scope = {:s} && key = {:k}", dbx.Params{"s": scope, "k": key})
 		if err == nil {
@@ -65,8 +65,12 @@ func createOnce(e *core.RequestEvent, raw []byte, create func(tx core.App) (int,
 				return err
 			}
 		}
+		var resp any
 		status, resp, err = create(tx)
 		if err != nil {
+			return err
+		}
+		if body, err = json.Marshal(resp); err != nil {
 			return err
 		}
 		coll, err := tx.FindCachedCollectionByNameOrId(collections.IdempotencyKeys)
@@ -78,7 +82,7 @@ func createOnce(e *core.RequestEvent, raw []byte, create func(tx core.App) (int,
 		rec.Set("key", key)
 		rec.Set("request_hash", hash)
 		rec.Set("status", status)
-		rec.Set("response", resp)
+		rec.Set("response", string(body))
 		return tx.Save(rec)
 	})
 	var again replayed
@@ -89,7 +93,15 @@ func createOnce(e *core.RequestEvent, raw []byte, create func(tx core.App) (int,
 	if err != nil {
 		return err
 	}
-	return e.JSON(status, resp)
+	return e.Blob(status, "application/json", body)
+}
+
+func writeJSON(e *core.RequestEvent, status int, resp any) error {
+	body, err := json.Marshal(resp)
+	if err != nil {
+		return err
+	}
+	return e.Blob(status, "application/json", body)
 }
 
 func idempotencyScope(e *core.RequestEvent) string {

@@ -1,6 +1,7 @@
 package routes
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -217,12 +218,16 @@ func setWorkspaceSecrets(svc *platform.Services) func(e *core.RequestEvent) erro
 // addMember invites someone into the caller's workspace: the account gets a random password and the
 // invitation email carries a link to set their own.
 func addMember(e *core.RequestEvent) error {
+	raw, err := readBody(e)
+	if err != nil {
+		return err
+	}
 	var req struct {
 		Email string `json:"email"`
 		Name  string `json:"name"`
 		Role  string `json:"role"`
 	}
-	if err := readJSON(e, &req); err != nil {
+	if err := decodeJSON(e, raw, &req); err != nil {
 		return err
 	}
 	p := platform.PrincipalOf(e)
@@ -232,22 +237,28 @@ func addMember(e *core.RequestEvent) error {
 	if !strings.Contains(req.Email, "@") {
 		return fieldError(e, "email", "validation_is_email", "must be an email address")
 	}
+	if !slices.Contains(collections.Roles, req.Role) {
+		return fieldError(e, "role", "validation_invalid_value", "must be one of "+strings.Join(collections.Roles, ", "))
+	}
 	if !collections.RoleAtLeast(p.Role, req.Role) {
 		return fieldError(e, "role", "validation_invalid_value", "cannot be above your own role ("+p.Role+")")
 	}
-	coll, err := e.App.FindCachedCollectionByNameOrId(collections.Users)
-	if err != nil {
-		return err
-	}
-	user := core.NewRecord(coll)
-	user.SetEmail(strings.TrimSpace(req.Email))
-	user.Set("name", req.Name)
-	user.Set("workspace", p.Workspace)
-	user.Set("role", req.Role)
-	user.SetRandomPassword()
-	platform.WithActor(user, platform.ActorFromRequest(e))
-	if err := e.App.Save(user); err != nil {
-		return err
-	}
-	return e.JSON(201, map[string]any{"id": user.Id, "email": user.Email(), "role": user.GetString("role"), "workspace": p.Workspace})
+	actor := platform.ActorFromRequest(e)
+	return createOnce(e, raw, func(tx core.App) (int, any, error) {
+		coll, err := tx.FindCachedCollectionByNameOrId(collections.Users)
+		if err != nil {
+			return 0, nil, err
+		}
+		user := core.NewRecord(coll)
+		user.SetEmail(strings.TrimSpace(req.Email))
+		user.Set("name", req.Name)
+		user.Set("workspace", p.Workspace)
+		user.Set("role", req.Role)
+		user.SetRandomPassword() // never shown: the invitation email carries a link to set one
+		platform.WithActor(user, actor)
+		if err := tx.Save(user); err != nil {
+			return 0, nil, err
+		}
+		return 201, map[string]any{"id": user.Id, "email": user.Email(), "role": user.GetString("role"), "workspace": p.Workspace}, nil
+	})
 }

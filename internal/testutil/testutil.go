@@ -74,6 +74,24 @@ func NewApp(t testing.TB) (*tests.TestApp, *platform.Services) {
 	return app, svc
 }
 
+// NewAppWith is NewApp with another configuration.
+func NewAppWith(t testing.TB, cfg platform.Config) *tests.TestApp {
+	t.Helper()
+	dir, err := template()
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := tests.NewTestApp(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(app.Cleanup)
+	if _, err := boot.Register(app, cfg); err != nil {
+		t.Fatal(err)
+	}
+	return app
+}
+
 // NewAppE is NewApp for ApiScenario.TestAppFactory, where the scenario cleans up.
 func NewAppE() (*tests.TestApp, *platform.Services, error) {
 	dir, err := template()
