@@ -22,6 +22,7 @@ import (
 // server (OnServe) and stop with the app (OnTerminate), so commands and tests run without them unless asked.
 func Register(app core.App, cfg platform.Config) (*platform.Services, error) {
 	svc := &platform.Services{Config: cfg, Keys: platform.NewKeyAuth()}
+	app.Store().Set(platform.KeyAuthStoreKey, svc.Keys)
 	svc.Jobs = jobs.NewRunner(app, jobs.Options{Workers: cfg.JobWorkers, PollInterval: cfg.JobPollInterval})
 	jobs.RegisterKinds(svc.Jobs)
 

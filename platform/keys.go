@@ -39,6 +39,9 @@ type usageKey struct {
 	keyID, workspace, day string
 }
 
+// KeyAuthStoreKey is where Register keeps the app's KeyAuth in app.Store(), for commands and tests.
+const KeyAuthStoreKey = "playgram.keyauth"
+
 // NewKeyAuth returns an empty authenticator.
 func NewKeyAuth() *KeyAuth {
 	return &KeyAuth{cache: map[string]cachedKey{}, usage: map[usageKey]*atomic.Int64{}}

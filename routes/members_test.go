@@ -5,11 +5,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pocketbase/dbx"
 	"github.com/playgram/playgram/collections"
 	"github.com/playgram/playgram/internal/testutil"
 	"github.com/playgram/playgram/jobs"
 	"github.com/playgram/playgram/seed"
+	"github.com/pocketbase/dbx"
 )
 
 func TestSignUpCreatesAWorkspaceForTheOwner(t *testing.T) {

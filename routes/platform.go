@@ -158,8 +158,11 @@ func setToolSecret(svc *platform.Services) func(e *core.RequestEvent) error {
 		if err != nil {
 			return err
 		}
+		if err := checkSecretNames(e, values, platform.ToolSecretNames); err != nil {
+			return err
+		}
 		if err := platform.SetSecrets(svc.Box, tool, platform.ToolSecretNames, values); err != nil {
-			return e.BadRequestError(err.Error(), nil)
+			return err
 		}
 		platform.WithActor(tool, platform.ActorFromRequest(e))
 		if err := e.App.Save(tool); err != nil {
@@ -204,8 +207,11 @@ func setWorkspaceSecrets(svc *platform.Services) func(e *core.RequestEvent) erro
 		if err != nil {
 			return err
 		}
+		if err := checkSecretNames(e, values, platform.WorkspaceSecretNames); err != nil {
+			return err
+		}
 		if err := platform.SetSecrets(svc.Box, ws, platform.WorkspaceSecretNames, values); err != nil {
-			return e.BadRequestError(err.Error(), nil)
+			return err
 		}
 		platform.WithActor(ws, platform.ActorFromRequest(e))
 		if err := e.App.Save(ws); err != nil {
@@ -261,4 +267,13 @@ func addMember(e *core.RequestEvent) error {
 		}
 		return 201, map[string]any{"id": user.Id, "email": user.Email(), "role": user.GetString("role"), "workspace": p.Workspace}, nil
 	})
+}
+
+func checkSecretNames(e *core.RequestEvent, values map[string]string, allowed []string) error {
+	for name := range values {
+		if !slices.Contains(allowed, name) {
+			return fieldError(e, name, "validation_unknown_field", "is not a secret that can be stored here (allowed: "+strings.Join(allowed, ", ")+")")
+		}
+	}
+	return nil
 }
