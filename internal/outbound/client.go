@@ -238,7 +238,7 @@ func ReadCapped(resp *http.Response, n int64) (body []byte, truncated bool, err 
 }
 
 // URLError explains why a URL was refused. Code is stable for programs
-// ("too_long", "parse", "scheme", "host", "userinfo", "port"); Message is
+// ("required", "too_long", "parse", "scheme", "host", "userinfo", "port"); Message is
 // for people.
 type URLError struct {
 	Code    string
@@ -257,7 +257,7 @@ func ValidateURL(raw string) error {
 		return &URLError{Code: "too_long", Message: fmt.Sprintf("longer than %d characters", MaxURLLength)}
 	}
 	if raw == "" {
-		return &URLError{Code: "host", Message: "empty"}
+		return &URLError{Code: "required", Message: "empty"}
 	}
 	u, err := url.Parse(raw)
 	if err != nil {

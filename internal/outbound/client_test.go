@@ -361,7 +361,7 @@ func TestValidateURL(t *testing.T) {
 		{"http://hooks.example.com:8080/p?q=1", "", ""},
 		{"HTTPS://Hooks.Example.com/", "", ""},
 		{"http://[2001:db8::1]:443/", "", ""},
-		{"", "host", "empty"},
+		{"", "required", "empty"},
 		{"hooks.example.com/path", "scheme", "missing scheme"},
 		{"ftp://hooks.example.com/", "scheme", `"ftp"`},
 		{"javascript:alert(1)", "scheme", `"javascript"`},
