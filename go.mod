@@ -2,7 +2,10 @@ module github.com/playgram/playgram
 
 go 1.27.3
 
-require github.com/pocketbase/pocketbase v0.40.4
+require (
+	github.com/pocketbase/pocketbase v0.40.4
+	github.com/standard-webhooks/standard-webhooks/libraries v0.0.1
+)
 
 require (
 	github.com/asaskevich/govalidator v0.0.0-20230301143203-a9d515a09cc2 // indirect
