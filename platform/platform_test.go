@@ -6,11 +6,11 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/pocketbase/dbx"
-	"github.com/pocketbase/pocketbase/core"
 	"github.com/playgram/playgram/collections"
 	"github.com/playgram/playgram/internal/testutil"
 	"github.com/playgram/playgram/platform"
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
 )
 
 func TestKeyUsageIsCountedInMemoryAndFlushed(t *testing.T) {
