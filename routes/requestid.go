@@ -1,11 +1,12 @@
 package routes
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"regexp"
 
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/hook"
-	"github.com/pocketbase/pocketbase/tools/security"
 )
 
 // RequestIDHeader names the header that ties a response to logs and support requests.
@@ -21,7 +22,9 @@ func requestID() *hook.Handler[*core.RequestEvent] {
 		Func: func(e *core.RequestEvent) error {
 			id := e.Request.Header.Get(RequestIDHeader)
 			if !validRequestID.MatchString(id) {
-				id = security.RandomStringWithAlphabet(20, "abcdefghijklmnopqrstuvwxyz0123456789")
+				var b [10]byte
+				_, _ = rand.Read(b[:])
+				id = hex.EncodeToString(b[:])
 			}
 			e.Response.Header().Set(RequestIDHeader, id)
 			e.Set("requestId", id)
