@@ -110,6 +110,16 @@ func TestFree(t *testing.T) {
 			want: "03-02 09:00 11:00",
 		},
 		{
+			name: "a booking ending before it starts is a zero-length booking at its start",
+			mod: func(in *Input) {
+				in.Rules = monday("09:00", "12:00")
+				x := b("02 10:30", 60)
+				x.End = x.Start.Add(-time.Hour)
+				in.Bookings = []Booking{x}
+			},
+			want: "03-02 09:00 11:00",
+		},
+		{
 			name: "seats: same-slot bookings share the slot until it is full",
 			mod: func(in *Input) {
 				in.Rules = monday("09:00", "12:00")

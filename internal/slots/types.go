@@ -118,6 +118,8 @@ type Buffers struct {
 
 // Booking is an existing booking of the helper. Times are instants; sub-second parts are widened to
 // whole seconds (start rounded down, end rounded up) so a booking never holds less than its real span.
+// An End before Start is read as a zero-length booking at Start: it blocks a slot it falls strictly
+// inside, or whose buffers reach it.
 type Booking struct {
 	ID         string
 	Start, End time.Time
