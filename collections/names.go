@@ -13,3 +13,6 @@ const (
 	Events          = "events"
 	IdempotencyKeys = "idempotency_keys"
 )
+
+// Contacts is the CRM mirror of Manychat subscribers, shared by every domain.
+const Contacts = "contacts"
