@@ -95,7 +95,7 @@ func (f *fixedRandom) Read(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func TestRender(t *testing.T) {
+func TestTemplateRender(t *testing.T) {
 	t.Parallel()
 
 	berlin, err := time.LoadLocation("Europe/Berlin")
@@ -171,7 +171,7 @@ func TestRender(t *testing.T) {
 	}
 }
 
-func TestRenderErrors(t *testing.T) {
+func TestTemplateRenderErrors(t *testing.T) {
 	t.Parallel()
 
 	scenarios := []struct {
