@@ -229,7 +229,11 @@ func (c *Client) call(ctx context.Context, ep endpoint, query url.Values, body a
 		if attempt == c.maxAttempts || !c.retryable(ep, err) {
 			return err
 		}
-		if err := c.clock.Sleep(ctx, c.backoff(attempt, retryAfter)); err != nil {
+		wait := c.backoff(attempt, retryAfter)
+		if deadline, ok := ctx.Deadline(); ok && c.clock.Now().Add(wait).After(deadline) {
+			return c.abort(ep, ratelimit.ErrWouldExceedDeadline, lastErr)
+		}
+		if err := c.clock.Sleep(ctx, wait); err != nil {
 			return c.abort(ep, err, lastErr)
 		}
 	}

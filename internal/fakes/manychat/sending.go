@@ -216,4 +216,3 @@ func (a *Account) sendContentByUserRef(in *request, now time.Time) result {
 	a.s.sentContent = append(a.s.sentContent, SentContent{Token: a.token, UserRef: ref, Data: raw, At: now})
 	return successEmpty()
 }
-
