@@ -43,6 +43,14 @@ func (w *KeyedWindow) AllowAt(key string, now time.Time) (ok bool, retryAfter ti
 	return true, 0
 }
 
+// Keys returns how many keys are tracked, for metrics and tests of the
+// memory bound.
+func (w *KeyedWindow) Keys() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.events)
+}
+
 // Count returns how many events key has within the window ending at now.
 func (w *KeyedWindow) Count(key string, now time.Time) int {
 	w.mu.Lock()

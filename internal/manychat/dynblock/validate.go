@@ -71,9 +71,9 @@ func (v *validator) response(r *Response) {
 		v.add("content.quick_replies", "unsupported", "the %s channel has no quick replies", channelName(c.Type))
 	} else {
 		v.count("content.quick_replies", len(c.QuickReplies), v.l.MaxQuickReplies)
-	}
-	for i, b := range c.QuickReplies {
-		v.button(fmt.Sprintf("content.quick_replies[%d]", i), b, v.l.QuickReplyTypes)
+		for i, b := range c.QuickReplies {
+			v.button(fmt.Sprintf("content.quick_replies[%d]", i), b, v.l.QuickReplyTypes)
+		}
 	}
 	if cb := c.ExternalMessageCallback; cb != nil {
 		v.httpsURL("content.external_message_callback.url", cb.URL, true)
