@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -249,7 +250,9 @@ func (c *Client) abort(ep endpoint, waitErr, lastErr error) error {
 	return fmt.Errorf("manychat: %s %s: waiting for the rate limiter: %w", ep.method, ep.path, waitErr)
 }
 
-// retryable decides whether err is worth another attempt for ep.
+// retryable decides whether err is worth another attempt for ep: 429
+// always (Manychat did not process it), 5xx and broken connections only
+// when repeating the call cannot do anything twice.
 func (c *Client) retryable(ep endpoint, err error) bool {
 	if e, ok := asAPIError(err); ok {
 		if e.HTTPStatus == http.StatusTooManyRequests {
@@ -258,7 +261,12 @@ func (c *Client) retryable(ep endpoint, err error) bool {
 		return ep.idempotent && e.HTTPStatus >= 500
 	}
 	var ne *networkError
-	return ep.idempotent && errors.As(err, &ne)
+	if !errors.As(err, &ne) {
+		return false
+	}
+	// a failed dial never reached Manychat, so even a send is safe to repeat
+	var op *net.OpError
+	return ep.idempotent || (errors.As(err, &op) && op.Op == "dial")
 }
 
 // backoff is exponential with equal jitter, at least retryAfter when the

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -331,5 +333,86 @@ func TestRateLimitWaitRespectsDeadline(t *testing.T) {
 	}
 	if n := srv.CallCount("/fb/page/getTags"); n != 1 {
 		t.Fatalf("calls = %d", n)
+	}
+}
+
+// Network failures are retried for reads and idempotent writes. A send is
+// retried only when the connection could not even be opened; once the
+// request may have reached Manychat it is never repeated.
+func TestNetworkErrorRetries(t *testing.T) {
+	dead := httptest.NewServer(http.NotFoundHandler())
+	deadURL := dead.URL
+	dead.Close()
+	// hangs up after reading the request, before any answer
+	hangup := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err == nil {
+			conn.Close()
+		}
+	}))
+	defer hangup.Close()
+
+	read := func(c *manychat.Client) error { _, err := c.GetTags(context.Background()); return err }
+	write := func(c *manychat.Client) error { return c.AddTagByName(context.Background(), 1, "vip") }
+	send := func(c *manychat.Client) error { return c.SendFlow(context.Background(), 1, "ns") }
+	for _, tc := range []struct {
+		name  string
+		url   string
+		call  func(*manychat.Client) error
+		tries int
+	}{
+		{"read, refused", deadURL, read, manychat.DefaultMaxAttempts},
+		{"send, refused", deadURL, send, manychat.DefaultMaxAttempts},
+		{"read, hung up", hangup.URL, read, manychat.DefaultMaxAttempts},
+		{"idempotent write, hung up", hangup.URL, write, manychat.DefaultMaxAttempts},
+		{"send, hung up", hangup.URL, send, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tries := 0
+			hc := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+				tries++
+				// a fresh transport per attempt: no connection reuse, no transport-level retry
+				return (&http.Transport{DisableKeepAlives: true}).RoundTrip(r)
+			})}
+			c, _ := manychat.New(tc.url, "1:x", manychat.WithHTTPClient(hc), manychat.WithClock(ratelimit.NewManualClock(epoch)))
+			err := tc.call(c)
+			var apiErr *manychat.APIError
+			if err == nil || errors.As(err, &apiErr) || manychat.IsTemporary(err) {
+				t.Fatalf("want a transport error, got %v", err)
+			}
+			if tries != tc.tries {
+				t.Fatalf("%d attempts, want %d (%v)", tries, tc.tries, err)
+			}
+		})
+	}
+}
+
+func TestConcurrentCalls(t *testing.T) {
+	srv, c, _ := setup(t)
+	srv.AddTag("vip")
+	var wg sync.WaitGroup
+	errs := make(chan error, 40)
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 5; j++ {
+				tags, err := c.GetTags(context.Background())
+				if err == nil && len(tags) != 1 {
+					err = errors.New("wrong tags")
+				}
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := srv.CallCount("/fb/page/getTags"); n != 40 {
+		t.Fatalf("%d calls", n)
 	}
 }

@@ -20,7 +20,7 @@ func TestBucketAllowCountsPerWindow(t *testing.T) {
 		calls      int
 		wantOK     int
 	}{
-		{qps: 10, burst: 10, step: 0, calls: 50, wantOK: 10},                     // one instant: the burst only
+		{qps: 10, burst: 10, step: 0, calls: 50, wantOK: 10},                      // one instant: the burst only
 		{qps: 10, burst: 10, step: 10 * time.Millisecond, calls: 100, wantOK: 19}, // one second: burst + refill
 		{qps: 100, burst: 100, step: 5 * time.Millisecond, calls: 400, wantOK: 299},
 		{qps: 20, burst: 1, step: 50 * time.Millisecond, calls: 40, wantOK: 40}, // exactly at the rate

@@ -295,7 +295,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(res.status)
-	json.NewEncoder(w).Encode(res.body)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(res.body)
 }
 
 func (s *Server) setStatus(i, status int) {
@@ -378,23 +380,26 @@ func failureResult(f Failure, rlMessage string) result {
 	if f.HTML {
 		return result{status: f.Status, html: true, htmlBody: "<html><body><h1>" + msg + "</h1></body></html>"}
 	}
-	b := errBody(msg)
-	if f.Code != 0 {
-		b["code"] = f.Code
-	}
-	return result{status: f.Status, body: b}
+	return result{status: f.Status, body: envelope{Status: "error", Message: msg, Code: f.Code}}
 }
 
-func errBody(msg string) map[string]any {
-	return map[string]any{"status": "error", "message": msg}
+// envelope is every JSON answer, fields in Manychat's order.
+type envelope struct {
+	Status  string `json:"status,omitempty"`
+	Message string `json:"message,omitempty"`
+	Code    int    `json:"code,omitempty"`
+	Details any    `json:"details,omitempty"`
+	Data    any    `json:"data,omitempty"`
 }
+
+func errBody(msg string) envelope { return envelope{Status: "error", Message: msg} }
 
 func success(data any) result {
-	return result{status: http.StatusOK, body: map[string]any{"status": "success", "data": data}}
+	return result{status: http.StatusOK, body: envelope{Status: "success", Data: data}}
 }
 
 func successEmpty() result {
-	return result{status: http.StatusOK, body: map[string]any{"status": "success"}}
+	return result{status: http.StatusOK, body: envelope{Status: "success"}}
 }
 
 // logical is an error Manychat reports on HTTP 200.
@@ -404,19 +409,18 @@ func logical(msg string) result {
 
 // withCode is Response_Error_With_Code.
 func withCode(msg string, code int) result {
-	b := errBody(msg)
-	b["code"] = code
-	return result{status: http.StatusBadRequest, body: b}
+	return result{status: http.StatusBadRequest, body: envelope{Status: "error", Message: msg, Code: code}}
+}
+
+func keyedDetails(param, msg string) map[string]any {
+	return map[string]any{"messages": map[string]any{param: map[string]any{"message": []string{msg}}}}
 }
 
 // invalid is Response_Error, or the keyed variant when switched on.
 func (a *Account) invalid(param, msg string) result {
 	if a.s.keyedDetails {
-		return result{status: http.StatusBadRequest, body: map[string]any{
-			"details": map[string]any{"messages": map[string]any{param: map[string]any{"message": []string{msg}}}},
-		}}
+		return result{status: http.StatusBadRequest, body: envelope{Details: keyedDetails(param, msg)}}
 	}
-	b := errBody(msg)
-	b["details"] = map[string]any{"messages": []map[string]string{{"message": msg}}}
-	return result{status: http.StatusBadRequest, body: b}
+	return result{status: http.StatusBadRequest, body: envelope{Status: "error", Message: msg,
+		Details: map[string]any{"messages": []map[string]string{{"message": msg}}}}}
 }

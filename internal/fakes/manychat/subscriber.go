@@ -326,8 +326,7 @@ func (a *Account) createSubscriber(in *request, now time.Time) result {
 func (a *Account) invalidKeyed(param, msg string) result {
 	r := a.invalid(param, msg)
 	if !a.s.keyedDetails {
-		r.body = map[string]any{"status": "error", "message": msg,
-			"details": map[string]any{"messages": map[string]any{param: map[string]any{"message": []string{msg}}}}}
+		r.body = envelope{Status: "error", Message: msg, Details: keyedDetails(param, msg)}
 	}
 	return r
 }
