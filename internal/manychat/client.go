@@ -410,6 +410,15 @@ func snippet(raw []byte) string {
 	return strings.ToValidUTF8(s, "")
 }
 
+// list calls a GET endpoint whose data is an array.
+func list[T any](ctx context.Context, c *Client, ep endpoint, q url.Values) ([]T, error) {
+	var out []T
+	if err := c.call(ctx, ep, q, nil, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // errNoData marks a success envelope without the data the endpoint promises.
 var errNoData = errors.New("success response without data")
 

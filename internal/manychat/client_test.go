@@ -154,23 +154,8 @@ func TestRetries(t *testing.T) {
 	}
 }
 
-// realTimeSetup is setup with the virtual clock starting at the real time,
-// so that context deadlines (real time) and virtual waits can be compared.
-func realTimeSetup(t *testing.T, opts ...manychat.Option) (*fake.Server, *manychat.Client) {
-	t.Helper()
-	clock := ratelimit.NewManualClock(time.Now())
-	srv := fake.New()
-	srv.SetClock(clock)
-	t.Cleanup(srv.Close)
-	c, err := manychat.New(srv.URL, srv.Token, append([]manychat.Option{manychat.WithClock(clock)}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return srv, c
-}
-
 func TestRetryStopsAtContextDeadline(t *testing.T) {
-	srv, c := realTimeSetup(t, manychat.WithRetry(10, time.Second, time.Minute))
+	srv, c, _ := setupAt(t, time.Now(), manychat.WithRetry(10, time.Second, time.Minute))
 	srv.FailNext("/fb/page/getTags", 503, 10)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -318,7 +303,7 @@ func TestFakeEnforcesLimitWithoutClientLimiter(t *testing.T) {
 }
 
 func TestRateLimitWaitRespectsDeadline(t *testing.T) {
-	srv, c := realTimeSetup(t, manychat.WithRateLimit(manychat.FamilyPageRead, 1, 1))
+	srv, c, _ := setupAt(t, time.Now(), manychat.WithRateLimit(manychat.FamilyPageRead, 1, 1))
 	if _, err := c.GetTags(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -73,3 +73,36 @@ func TestEnvelopeVariants(t *testing.T) {
 		})
 	}
 }
+
+// findBySystemField's data has been seen as an object, [], a one-element
+// array and null.
+func TestFindBySystemFieldShapes(t *testing.T) {
+	for _, tc := range []struct {
+		data   string
+		wantID manychat.ID
+	}{
+		{`{"id":"713072115","email":"a@b.c"}`, 713072115},
+		{`[{"id":"713072115","email":"a@b.c"}]`, 713072115},
+		{`[]`, 0},
+		{`null`, 0},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Query().Get("email") != "a@b.c" {
+				t.Errorf("query %s", r.URL.RawQuery)
+			}
+			w.Write([]byte(`{"status":"success","data":` + tc.data + `}`))
+		}))
+		c, _ := manychat.New(srv.URL, "1:x")
+		s, err := c.FindSubscriberByEmail(context.Background(), "a@b.c")
+		srv.Close()
+		if tc.wantID == 0 {
+			if !manychat.IsNotFound(err) || s != nil {
+				t.Errorf("%s: %v %v", tc.data, s, err)
+			}
+			continue
+		}
+		if err != nil || s.ID != tc.wantID {
+			t.Errorf("%s: %+v %v", tc.data, s, err)
+		}
+	}
+}

@@ -16,7 +16,15 @@ var epoch = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 // waits and backoff sleeps cost no wall time and are visible on the clock.
 func setup(t *testing.T, opts ...manychat.Option) (*fake.Server, *manychat.Client, *ratelimit.ManualClock) {
 	t.Helper()
-	clock := ratelimit.NewManualClock(epoch)
+	return setupAt(t, epoch, opts...)
+}
+
+// setupAt is setup with the virtual clock starting at start. Tests that
+// compare virtual waits with context deadlines (real time) start at
+// time.Now().
+func setupAt(t *testing.T, start time.Time, opts ...manychat.Option) (*fake.Server, *manychat.Client, *ratelimit.ManualClock) {
+	t.Helper()
+	clock := ratelimit.NewManualClock(start)
 	srv := fake.New()
 	srv.SetClock(clock)
 	t.Cleanup(srv.Close)

@@ -7,7 +7,10 @@ import (
 	"time"
 )
 
-// Page is the Manychat account behind the token (page getInfo).
+// Page is the Manychat account behind the token (page getInfo). Page, Tag,
+// CustomField, Flow and the other definitions decode with encoding/json's
+// defaults, which already read null as the zero value; the lenient types are
+// kept for contacts, where live payloads also change scalar types.
 type Page struct {
 	ID          ID     `json:"id"`
 	Name        string `json:"name"`
@@ -20,45 +23,10 @@ type Page struct {
 	Timezone    string `json:"timezone"`
 }
 
-// UnmarshalJSON tolerates nulls in every field.
-func (p *Page) UnmarshalJSON(b []byte) error {
-	var w struct {
-		ID          ID      `json:"id"`
-		Name        lstring `json:"name"`
-		Category    lstring `json:"category"`
-		AvatarLink  lstring `json:"avatar_link"`
-		Username    lstring `json:"username"`
-		About       lstring `json:"about"`
-		Description lstring `json:"description"`
-		IsPro       lbool   `json:"is_pro"`
-		Timezone    lstring `json:"timezone"`
-	}
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	*p = Page{ID: w.ID, Name: string(w.Name), Category: string(w.Category), AvatarLink: string(w.AvatarLink),
-		Username: string(w.Username), About: string(w.About), Description: string(w.Description),
-		IsPro: bool(w.IsPro), Timezone: string(w.Timezone)}
-	return nil
-}
-
 // Tag is an account tag.
 type Tag struct {
 	ID   ID     `json:"id"`
 	Name string `json:"name"`
-}
-
-// UnmarshalJSON tolerates a null name.
-func (t *Tag) UnmarshalJSON(b []byte) error {
-	var w struct {
-		ID   ID      `json:"id"`
-		Name lstring `json:"name"`
-	}
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	*t = Tag{ID: w.ID, Name: string(w.Name)}
-	return nil
 }
 
 // CustomField is a custom field definition (no value; values live on
@@ -68,21 +36,6 @@ type CustomField struct {
 	Name        string    `json:"name"`
 	Type        FieldType `json:"type"`
 	Description string    `json:"description"`
-}
-
-// UnmarshalJSON tolerates nulls.
-func (f *CustomField) UnmarshalJSON(b []byte) error {
-	var w struct {
-		ID          ID      `json:"id"`
-		Name        lstring `json:"name"`
-		Type        lstring `json:"type"`
-		Description lstring `json:"description"`
-	}
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	*f = CustomField{ID: w.ID, Name: string(w.Name), Type: FieldType(w.Type), Description: string(w.Description)}
-	return nil
 }
 
 // BotField is an account-wide field with its current value.

@@ -41,8 +41,7 @@ func (c *Client) GetPageInfo(ctx context.Context) (*Page, error) {
 
 // GetTags lists the account's tags.
 func (c *Client) GetTags(ctx context.Context) ([]Tag, error) {
-	var out []Tag
-	return out, c.call(ctx, epGetTags, nil, nil, &out)
+	return list[Tag](ctx, c, epGetTags, nil)
 }
 
 // CreateTag creates an account tag. Not retried on 5xx: a retry could meet
@@ -83,8 +82,7 @@ func (c *Client) DeleteTagByName(ctx context.Context, name string) error {
 
 // GetCustomFields lists custom field definitions (no values).
 func (c *Client) GetCustomFields(ctx context.Context) ([]CustomField, error) {
-	var out []CustomField
-	return out, c.call(ctx, epGetCustomFields, nil, nil, &out)
+	return list[CustomField](ctx, c, epGetCustomFields, nil)
 }
 
 // NewField describes a custom or bot field to create.
@@ -129,8 +127,7 @@ func (c *Client) CreateCustomField(ctx context.Context, f NewField) (*CustomFiel
 
 // GetBotFields lists bot fields with their account-wide values.
 func (c *Client) GetBotFields(ctx context.Context) ([]BotField, error) {
-	var out []BotField
-	return out, c.call(ctx, epGetBotFields, nil, nil, &out)
+	return list[BotField](ctx, c, epGetBotFields, nil)
 }
 
 // CreateBotField creates a bot field, optionally with an initial value.
@@ -260,14 +257,12 @@ func (c *Client) GetFlows(ctx context.Context) (*Flows, error) {
 
 // GetGrowthTools lists the account's growth tools.
 func (c *Client) GetGrowthTools(ctx context.Context) ([]GrowthTool, error) {
-	var out []GrowthTool
-	return out, c.call(ctx, epGetGrowthTools, nil, nil, &out)
+	return list[GrowthTool](ctx, c, epGetGrowthTools, nil)
 }
 
 // GetOTNTopics lists one-time-notification topics (for SendOptions.OTNTopicName).
 func (c *Client) GetOTNTopics(ctx context.Context) ([]OTNTopic, error) {
-	var out []OTNTopic
-	return out, c.call(ctx, epGetOtnTopics, nil, nil, &out)
+	return list[OTNTopic](ctx, c, epGetOtnTopics, nil)
 }
 
 // GetWidgets is the deprecated predecessor of GetGrowthTools, kept because
@@ -275,8 +270,7 @@ func (c *Client) GetOTNTopics(ctx context.Context) ([]OTNTopic, error) {
 //
 // Deprecated: Manychat says to use GetGrowthTools.
 func (c *Client) GetWidgets(ctx context.Context) ([]GrowthTool, error) {
-	var out []GrowthTool
-	return out, c.call(ctx, epGetWidgets, nil, nil, &out)
+	return list[GrowthTool](ctx, c, epGetWidgets, nil)
 }
 
 func requireText(field, v string) error {

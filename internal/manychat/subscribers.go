@@ -52,8 +52,7 @@ func (c *Client) FindSubscribersByName(ctx context.Context, name string) ([]Subs
 	if err := requireText("name", name); err != nil {
 		return nil, err
 	}
-	var out []Subscriber
-	return out, c.call(ctx, epFindByName, url.Values{"name": {name}}, nil, &out)
+	return list[Subscriber](ctx, c, epFindByName, url.Values{"name": {name}})
 }
 
 // FindSubscribersByCustomField returns at most 100 subscribers whose field
@@ -63,9 +62,8 @@ func (c *Client) FindSubscribersByCustomField(ctx context.Context, fieldID ID, v
 	if err := requireID("field_id", fieldID); err != nil {
 		return nil, err
 	}
-	var out []Subscriber
 	q := url.Values{"field_id": {fieldID.String()}, "field_value": {value}}
-	return out, c.call(ctx, epFindByCustomField, q, nil, &out)
+	return list[Subscriber](ctx, c, epFindByCustomField, q)
 }
 
 // FindSubscriberByEmail is findBySystemField?email=. A miss is ErrNotFound.
@@ -99,14 +97,14 @@ func (c *Client) findBySystemField(ctx context.Context, q url.Values) (*Subscrib
 	}
 	raw = bytes.TrimSpace(raw)
 	if raw[0] == '[' {
-		var list []Subscriber
-		if err := json.Unmarshal(raw, &list); err != nil {
+		var found []Subscriber
+		if err := json.Unmarshal(raw, &found); err != nil {
 			return nil, fmt.Errorf("manychat: %s: decode data: %w", epFindBySystemField.path, err)
 		}
-		if len(list) == 0 {
+		if len(found) == 0 {
 			return nil, ErrNotFound
 		}
-		return &list[0], nil
+		return &found[0], nil
 	}
 	var s Subscriber
 	if err := json.Unmarshal(raw, &s); err != nil {
