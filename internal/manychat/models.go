@@ -47,16 +47,6 @@ type BotField struct {
 	Value       Value     `json:"value"`
 }
 
-// UnmarshalJSON tolerates nulls.
-func (f *BotField) UnmarshalJSON(b []byte) error {
-	var w wireField
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	*f = BotField{ID: ID(w.ID), Name: string(w.Name), Type: FieldType(w.Type), Description: string(w.Description), Value: w.Value}
-	return nil
-}
-
 // Flow is an automation; NS is what SendFlow takes.
 type Flow struct {
 	NS       string `json:"ns"`
