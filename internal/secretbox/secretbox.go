@@ -8,7 +8,9 @@ package secretbox
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -25,7 +27,8 @@ var ErrMalformed = errors.New("secretbox: malformed ciphertext")
 
 // Box seals and opens secrets with one 32-byte key.
 type Box struct {
-	aead cipher.AEAD
+	aead   cipher.AEAD
+	macKey []byte
 }
 
 // New returns a Box for a 32-byte key.
@@ -41,7 +44,8 @@ func New(key []byte) (*Box, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Box{aead: aead}, nil
+	mac := sha256.Sum256(append([]byte("playgram-mac-v1:"), key...))
+	return &Box{aead: aead, macKey: mac[:]}, nil
 }
 
 // ParseKey accepts a key as 64 hex characters or as standard/URL base64 of 32 bytes.
@@ -120,6 +124,21 @@ func (b *Box) Open(ciphertext string) (string, error) {
 		return "", fmt.Errorf("secretbox: cannot decrypt (wrong PLAYGRAM_SECRET_KEY?): %w", err)
 	}
 	return string(plain), nil
+}
+
+// MAC authenticates msg for purpose (e.g. "qr-image") with a key derived from the box's key, as unpadded
+// base64url of the first 16 bytes of an HMAC-SHA256: short enough for URLs, long enough not to be guessed.
+func (b *Box) MAC(purpose, msg string) string {
+	h := hmac.New(sha256.New, b.macKey)
+	h.Write([]byte(purpose))
+	h.Write([]byte{0})
+	h.Write([]byte(msg))
+	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:16])
+}
+
+// VerifyMAC checks a MAC made by MAC in constant time.
+func (b *Box) VerifyMAC(purpose, msg, mac string) bool {
+	return hmac.Equal([]byte(b.MAC(purpose, msg)), []byte(mac))
 }
 
 // Hint returns the last four characters of a secret for display ("…WXYZ"), never more.

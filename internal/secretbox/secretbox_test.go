@@ -91,3 +91,18 @@ func TestLoadOrCreateKeyPersistsGeneratedKey(t *testing.T) {
 		t.Fatal("an environment key wins over the file")
 	}
 }
+
+func TestMAC(t *testing.T) {
+	b := testBox(t)
+	m := b.MAC("qr-image", "abc")
+	if len(m) != 22 || !b.VerifyMAC("qr-image", "abc", m) {
+		t.Fatalf("mac %q does not verify", m)
+	}
+	if b.VerifyMAC("qr-image", "abd", m) || b.VerifyMAC("other", "abc", m) {
+		t.Fatal("a MAC must bind the message and the purpose")
+	}
+	other, _ := New(bytes.Repeat([]byte{8}, 32))
+	if other.VerifyMAC("qr-image", "abc", m) {
+		t.Fatal("a MAC must bind the key")
+	}
+}

@@ -13,6 +13,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/playgram/playgram/internal/qrcode"
 )
 
 // Tool types.
@@ -94,7 +96,7 @@ func httpURL(v any) error {
 var schemas = map[string]Schema{
 	TypeQR: {
 		"prefix":                {Kind: String, Max: 16, Pattern: regexp.MustCompile(`^[A-Za-z0-9]*$`), Default: "PG", Doc: "value of {PREFIX}: letters and digits"},
-		"template":              {Kind: String, Max: 128, Default: "{PREFIX}-{RANDOM:8}", Doc: "code format template"},
+		"template":              {Kind: String, Max: 128, Default: "{PREFIX}-{RANDOM:8}", Doc: "code format template", Check: checkQRTemplate},
 		"content":               {Kind: Enum, Values: []string{"code", "url"}, Default: "code", Doc: "what the image encodes"},
 		"url_template":          {Kind: String, Max: 512, Default: "", Doc: "URL encoded when content is url; {CODE} is replaced by the code"},
 		"default_max_uses":      {Kind: Int, Min: 0, Max: 1_000_000, Default: 1, Doc: "uses per code; 0 = unlimited"},
@@ -164,6 +166,11 @@ var crossChecks = map[string]func(cfg map[string]any, p Problems){
 			p["slot_interval_minutes"] = Problem{"validation_out_of_range", "must not exceed four times duration_minutes"}
 		}
 	},
+}
+
+func checkQRTemplate(v any) error {
+	_, err := qrcode.Parse(v.(string))
+	return err
 }
 
 func checkPrices(v any) error {
@@ -236,6 +243,15 @@ func ValidateJSON(toolType string, raw []byte) (map[string]any, Problems) {
 		}
 	}
 	return cfg, Validate(toolType, cfg)
+}
+
+// Decode fills dst (a struct with json tags) from cfg with defaults applied.
+func Decode(toolType string, cfg map[string]any, dst any) error {
+	raw, err := json.Marshal(WithDefaults(toolType, cfg))
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(raw, dst)
 }
 
 // WithDefaults returns cfg with every missing key set to its default. cfg is not modified.

@@ -17,6 +17,8 @@ func TestValidate(t *testing.T) {
 		{"empty qr config is valid", "qr", `{}`, nil},
 		{"full qr config", "qr", `{"prefix":"SHOP","template":"{PREFIX}-{RANDOM:6}","content":"url","url_template":"https://shop.example/r/{CODE}","default_max_uses":0,"fg":"#112233","caption":"10% off","repeat_window_seconds":30}`, nil},
 		{"unknown key", "qr", `{"prefx":"X"}`, map[string]string{"prefx": "validation_unknown_key"}},
+		{"unknown template variable", "qr", `{"template":"{PREFIX}-{NAME}"}`, map[string]string{"template": "validation_invalid_value"}},
+		{"predictable template", "qr", `{"template":"{PREFIX}-{USER_ID}"}`, map[string]string{"template": "validation_invalid_value"}},
 		{"wrong type", "qr", `{"default_max_uses":"1"}`, map[string]string{"default_max_uses": "validation_invalid_type"}},
 		{"fraction for int", "booking", `{"seats":1.5}`, map[string]string{"seats": "validation_invalid_type"}},
 		{"out of range", "booking", `{"duration_minutes":2,"seats":0}`, map[string]string{"duration_minutes": "validation_out_of_range", "seats": "validation_out_of_range"}},
