@@ -39,7 +39,9 @@ func ignore[T any](_ T, err error) error { return err }
 var allEndpoints = []endpointCase{
 	{"/fb/page/getInfo", false, func(ctx context.Context, c *manychat.Client, s seeded) error { return ignore(c.GetPageInfo(ctx)) }},
 	{"/fb/page/getTags", false, func(ctx context.Context, c *manychat.Client, s seeded) error { return ignore(c.GetTags(ctx)) }},
-	{"/fb/page/createTag", true, func(ctx context.Context, c *manychat.Client, s seeded) error { return ignore(c.CreateTag(ctx, "fresh")) }},
+	{"/fb/page/createTag", true, func(ctx context.Context, c *manychat.Client, s seeded) error {
+		return ignore(c.CreateTag(ctx, "fresh"))
+	}},
 	{"/fb/page/removeTag", false, func(ctx context.Context, c *manychat.Client, s seeded) error { return c.DeleteTag(ctx, s.tag) }},
 	{"/fb/page/removeTagByName", false, func(ctx context.Context, c *manychat.Client, s seeded) error { return c.DeleteTagByName(ctx, "vip") }},
 	{"/fb/page/getCustomFields", false, func(ctx context.Context, c *manychat.Client, s seeded) error { return ignore(c.GetCustomFields(ctx)) }},
@@ -51,7 +53,9 @@ var allEndpoints = []endpointCase{
 		return ignore(c.CreateBotField(ctx, manychat.NewField{Name: "fresh", Type: manychat.FieldNumber, Value: 1}))
 	}},
 	{"/fb/page/setBotField", false, func(ctx context.Context, c *manychat.Client, s seeded) error { return c.SetBotField(ctx, s.bot, 2) }},
-	{"/fb/page/setBotFieldByName", false, func(ctx context.Context, c *manychat.Client, s seeded) error { return c.SetBotFieldByName(ctx, "seats", 2) }},
+	{"/fb/page/setBotFieldByName", false, func(ctx context.Context, c *manychat.Client, s seeded) error {
+		return c.SetBotFieldByName(ctx, "seats", 2)
+	}},
 	{"/fb/page/setBotFields", false, func(ctx context.Context, c *manychat.Client, s seeded) error {
 		return c.SetBotFields(ctx, []manychat.FieldUpdate{{FieldID: s.bot, Value: 3}})
 	}},
@@ -61,7 +65,9 @@ var allEndpoints = []endpointCase{
 	{"/fb/page/getWidgets", false, func(ctx context.Context, c *manychat.Client, s seeded) error {
 		return ignore(c.GetWidgets(ctx)) //nolint:staticcheck // deprecated but served
 	}},
-	{"/fb/subscriber/getInfo", false, func(ctx context.Context, c *manychat.Client, s seeded) error { return ignore(c.GetSubscriber(ctx, s.sub)) }},
+	{"/fb/subscriber/getInfo", false, func(ctx context.Context, c *manychat.Client, s seeded) error {
+		return ignore(c.GetSubscriber(ctx, s.sub))
+	}},
 	{"/fb/subscriber/findByName", false, func(ctx context.Context, c *manychat.Client, s seeded) error {
 		return ignore(c.FindSubscribersByName(ctx, "Ada L"))
 	}},
@@ -75,7 +81,9 @@ var allEndpoints = []endpointCase{
 		return ignore(c.GetSubscriberByUserRef(ctx, "ref-1"))
 	}},
 	{"/fb/subscriber/addTag", false, func(ctx context.Context, c *manychat.Client, s seeded) error { return c.AddTag(ctx, s.sub, s.tag) }},
-	{"/fb/subscriber/addTagByName", false, func(ctx context.Context, c *manychat.Client, s seeded) error { return c.AddTagByName(ctx, s.sub, "vip") }},
+	{"/fb/subscriber/addTagByName", false, func(ctx context.Context, c *manychat.Client, s seeded) error {
+		return c.AddTagByName(ctx, s.sub, "vip")
+	}},
 	{"/fb/subscriber/removeTag", false, func(ctx context.Context, c *manychat.Client, s seeded) error { return c.RemoveTag(ctx, s.sub, s.tag) }},
 	{"/fb/subscriber/removeTagByName", false, func(ctx context.Context, c *manychat.Client, s seeded) error {
 		return c.RemoveTagByName(ctx, s.sub, "vip")
@@ -102,7 +110,9 @@ var allEndpoints = []endpointCase{
 	{"/fb/sending/sendContent", true, func(ctx context.Context, c *manychat.Client, s seeded) error {
 		return c.SendContent(ctx, s.sub, dynblock.New(dynblock.Instagram).Text("hi"), manychat.SendOptions{})
 	}},
-	{"/fb/sending/sendFlow", true, func(ctx context.Context, c *manychat.Client, s seeded) error { return c.SendFlow(ctx, s.sub, welcomeNS) }},
+	{"/fb/sending/sendFlow", true, func(ctx context.Context, c *manychat.Client, s seeded) error {
+		return c.SendFlow(ctx, s.sub, welcomeNS)
+	}},
 	{"/fb/sending/sendContentByUserRef", true, func(ctx context.Context, c *manychat.Client, s seeded) error {
 		return c.SendContentByUserRef(ctx, "ref-1", dynblock.New(dynblock.Messenger).Text("hi"))
 	}},
