@@ -36,7 +36,7 @@ func init() {
 			&core.JSONField{Name: "params", MaxSize: 64 << 10},
 			&core.TextField{Name: "label", Max: 100},
 			&core.FileField{Name: "zip", MaxSelect: 1, MaxSize: 512 << 20, Protected: true},
-			&core.FileField{Name: "sheet", MaxSelect: 1, MaxSize: 256 << 20, Protected: true},
+			&core.FileField{Name: "sheet", MaxSelect: 5, MaxSize: 256 << 20, Protected: true},
 			&core.TextField{Name: "error", Max: 2000},
 			&core.TextField{Name: "created_by", Max: 200},
 		)
