@@ -11,6 +11,7 @@ import (
 	"github.com/playgram/playgram/internal/secretbox"
 	"github.com/playgram/playgram/jobs"
 	"github.com/playgram/playgram/platform"
+	"github.com/playgram/playgram/qr"
 	"github.com/playgram/playgram/routes"
 	"github.com/playgram/playgram/seed"
 	"github.com/pocketbase/pocketbase/core"
@@ -54,6 +55,7 @@ func Register(app core.App, cfg platform.Config) (*platform.Services, error) {
 
 	hooks.Register(app, svc)
 	routes.Register(app, svc)
+	qr.Register(app, svc)
 
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 		if svc.Config.PublicURL == "" && se.Server != nil {
