@@ -621,6 +621,23 @@ func TestRenderErrors(t *testing.T) {
 	}
 }
 
+func TestParseFormat(t *testing.T) {
+	t.Parallel()
+
+	for in, want := range map[string]Format{"png": FormatPNG, ".svg": FormatSVG, "PDF": FormatPDF} {
+		if got, err := ParseFormat(in); err != nil || got != want {
+			t.Errorf("ParseFormat(%q) = %q, %v", in, got, err)
+		}
+		if want.ContentType() == "" || (want != FormatPNG && want.ContentType() == FormatPNG.ContentType()) {
+			t.Errorf("%s has no distinct content type", want)
+		}
+	}
+	var fe *FieldError
+	if _, err := ParseFormat("gif"); !errors.As(err, &fe) || fe.Field != "format" {
+		t.Errorf("expected a format FieldError, got %v", err)
+	}
+}
+
 func TestCaptionLayout(t *testing.T) {
 	t.Parallel()
 

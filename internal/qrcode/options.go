@@ -27,6 +27,16 @@ const (
 	FormatPDF Format = "pdf"
 )
 
+// ParseFormat reads a format name or file extension ("png", ".SVG"), as
+// found in a URL such as /qr/CODE.png.
+func ParseFormat(s string) (Format, error) {
+	switch f := Format(strings.ToLower(strings.TrimPrefix(s, "."))); f {
+	case FormatPNG, FormatSVG, FormatPDF:
+		return f, nil
+	}
+	return "", fieldErr("format", "invalid", "unknown format %q; use png, svg or pdf", s)
+}
+
 // ContentType is the MIME type to serve the format with.
 func (f Format) ContentType() string {
 	switch f {
@@ -92,7 +102,9 @@ type ImageOptions struct {
 	Format Format // "" means PNG
 	// Size is the width of the symbol area in pixels (PNG) or points
 	// (PDF, SVG's width attribute); the caption, if any, is added below.
-	// 0 means DefaultSize.
+	// 0 means DefaultSize. PNG modules are whole pixels, so a PNG needs at
+	// least one pixel per module (the rest becomes quiet zone); vector
+	// formats have no such limit.
 	Size int
 	// Margin is the quiet zone around the symbol, in modules.
 	Margin int
