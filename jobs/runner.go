@@ -128,7 +128,7 @@ func Enqueue(app core.App, n New) (*core.Record, error) {
 			if txErr == nil {
 				wake()
 			}
-			return txErr
+			return nil // PocketBase joins callback errors to txErr: returning it would repeat it
 		})
 	} else {
 		wake()
