@@ -84,6 +84,36 @@ func Enqueue(app core.App, n New) (*core.Record, error) {
 	if n.Kind == "" {
 		return nil, errors.New("jobs: kind is required")
 	}
+	var rec *core.Record
+	// The unique-key check and the insert share a transaction (joining the caller's, if any), so two
+	// enqueues with one key cannot both insert.
+	err := app.RunInTransaction(func(tx core.App) error {
+		var err error
+		rec, err = insertJob(tx, n)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	wake := func() {
+		if r, ok := app.Store().Get(storeKey).(*Runner); ok {
+			r.Wake()
+		}
+	}
+	if tx := app.TxInfo(); tx != nil {
+		tx.OnComplete(func(txErr error) error {
+			if txErr == nil {
+				wake()
+			}
+			return nil // the transaction's own error is reported by RunInTransaction
+		})
+	} else {
+		wake()
+	}
+	return rec, nil
+}
+
+func insertJob(app core.App, n New) (*core.Record, error) {
 	if n.UniqueKey != "" {
 		existing, err := app.FindFirstRecordByFilter(collections.Jobs, "unique_key = {:k} && (status = 'queued' || status = 'running')", dbx.Params{"k": n.UniqueKey})
 		if err == nil {
@@ -117,21 +147,6 @@ func Enqueue(app core.App, n New) (*core.Record, error) {
 	rec.Set("unique_key", n.UniqueKey)
 	if err := app.Save(rec); err != nil {
 		return nil, err
-	}
-	wake := func() {
-		if r, ok := app.Store().Get(storeKey).(*Runner); ok {
-			r.Wake()
-		}
-	}
-	if tx := app.TxInfo(); tx != nil {
-		tx.OnComplete(func(txErr error) error {
-			if txErr == nil {
-				wake()
-			}
-			return nil // PocketBase joins callback errors to txErr: returning it would repeat it
-		})
-	} else {
-		wake()
 	}
 	return rec, nil
 }
@@ -233,6 +248,7 @@ func (r *Runner) Start() {
 		return
 	}
 	r.started = true
+	r.stopping = make(chan struct{})
 	for range r.opts.Workers {
 		r.wg.Add(1)
 		go r.work()
@@ -314,6 +330,14 @@ type claimedRow struct {
 // single writer connection no two workers can take the same row.
 func (r *Runner) claim() (*Job, error) {
 	now := time.Now()
+	// A job whose worker died on its last attempt is dead, not claimed again: a job that kills its process
+	// must not loop forever.
+	if _, err := r.app.NonconcurrentDB().NewQuery(`UPDATE jobs SET status = 'dead', finished_at = {:now}, updated = {:now},
+			lease_owner = '', lease_expires_at = '', last_error = 'the worker stopped without finishing its last attempt (lease expired)'
+		WHERE status = 'running' AND lease_expires_at < {:now} AND attempts >= max_attempts`).
+		Bind(dbx.Params{"now": dt(now)}).Execute(); err != nil {
+		return nil, err
+	}
 	var row claimedRow
 	err := r.app.NonconcurrentDB().NewQuery(`UPDATE jobs SET status = 'running', lease_owner = {:owner},
 			lease_expires_at = {:exp}, attempts = attempts + 1, updated = {:now}
@@ -345,8 +369,8 @@ func (r *Runner) RunOne(ctx context.Context) (ran bool, err error) {
 	runErr := safeRun(ctx, r.app, h, job)
 	stopBeat()
 	if runErr != nil && ctx.Err() != nil {
-		// Interrupted by shutdown, not a failure of the job: Stop hands it back.
-		return true, nil
+		// Interrupted (shutdown, Ctrl-C of a CLI run), not a failure of the job: hand it back uncounted.
+		return true, r.release(job.ID)
 	}
 	return true, r.finish(job, runErr)
 }
@@ -408,6 +432,15 @@ func (r *Runner) finish(job *Job, runErr error) error {
 	return err
 }
 
+// release hands one claimed job back to the queue without counting the interrupted attempt.
+func (r *Runner) release(id string) error {
+	_, err := r.app.NonconcurrentDB().NewQuery(`UPDATE jobs SET status = 'queued', lease_owner = '', lease_expires_at = '',
+			attempts = MAX(attempts - 1, 0), run_at = {:now}, updated = {:now}
+		WHERE id = {:id} AND status = 'running' AND lease_owner = {:owner}`).
+		Bind(dbx.Params{"id": id, "owner": r.owner, "now": dt(time.Now())}).Execute()
+	return err
+}
+
 // releaseMine hands jobs this runner still holds back to the queue, without counting the interrupted attempt.
 func (r *Runner) releaseMine() {
 	_, err := r.app.NonconcurrentDB().NewQuery(`UPDATE jobs SET status = 'queued', lease_owner = '', lease_expires_at = '',
@@ -445,6 +478,7 @@ func Retry(app core.App, id string) (*core.Record, error) {
 	rec.Set("attempts", 0)
 	rec.Set("run_at", time.Now())
 	rec.Set("finished_at", "")
+	rec.Set("last_error", "")
 	if err := app.Save(rec); err != nil {
 		return nil, err
 	}

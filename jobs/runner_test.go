@@ -895,3 +895,66 @@ func TestJobIsNotRunBeforeItsRunAt(t *testing.T) {
 	}
 	assertRow(t, row(t, app, job.Id), jobs.StatusQueued, 0, "")
 }
+
+func TestJobWhoseWorkerDiedOnItsLastAttemptIsDead(t *testing.T) {
+	app, _ := testutil.NewApp(t)
+	job := enqueue(t, app, jobs.New{Kind: "mail", MaxAttempts: 2})
+	past := time.Now().Add(-time.Second).UTC().Format(time.DateTime + ".000Z")
+	if _, err := app.NonconcurrentDB().NewQuery(`UPDATE jobs SET status = 'running', attempts = 2,
+		lease_owner = 'other-worker', lease_expires_at = {:exp} WHERE id = {:id}`).
+		Bind(dbx.Params{"exp": past, "id": job.Id}).Execute(); err != nil {
+		t.Fatal(err)
+	}
+	r := newRunner(t, app, jobs.Options{})
+	r.Handle("mail", func(ctx context.Context, app core.App, job *jobs.Job) error {
+		t.Error("a job that used up its attempts must not run again")
+		return nil
+	})
+	if n, err := r.RunDue(context.Background()); err != nil || n != 0 {
+		t.Fatalf("ran %d: %v", n, err)
+	}
+	rec := row(t, app, job.Id)
+	if rec.GetString("status") != jobs.StatusDead || !strings.Contains(rec.GetString("last_error"), "lease expired") {
+		t.Fatalf("status %q, last_error %q", rec.GetString("status"), rec.GetString("last_error"))
+	}
+}
+
+func TestCancelledRunHandsTheJobBack(t *testing.T) {
+	app, _ := testutil.NewApp(t)
+	job := enqueue(t, app, jobs.New{Kind: "export"})
+	r := newRunner(t, app, jobs.Options{})
+	b := newBlocker()
+	r.Handle("export", b.handle)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { _, err := r.RunOne(ctx); done <- err }()
+	b.waitStarted(t)
+	cancel() // Ctrl-C of a CLI run
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	rec := row(t, app, job.Id)
+	if rec.GetString("status") != jobs.StatusQueued || rec.GetInt("attempts") != 0 || rec.GetString("lease_owner") != "" {
+		t.Fatalf("interrupted job: status %q attempts %d owner %q", rec.GetString("status"), rec.GetInt("attempts"), rec.GetString("lease_owner"))
+	}
+}
+
+func TestRunnerCanStopAndStartAgain(t *testing.T) {
+	app, _ := testutil.NewApp(t)
+	r := newRunner(t, app, jobs.Options{Workers: 2, PollInterval: 10 * time.Millisecond})
+	ran := make(chan string, 2)
+	r.Handle("mail", func(ctx context.Context, app core.App, job *jobs.Job) error { ran <- job.ID; return nil })
+	r.Start()
+	r.Stop(context.Background())
+	r.Start()
+	defer r.Stop(context.Background())
+	job := enqueue(t, app, jobs.New{Kind: "mail"})
+	select {
+	case id := <-ran:
+		if id != job.Id {
+			t.Fatalf("ran %s", id)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a restarted runner does not run jobs")
+	}
+}

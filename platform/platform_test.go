@@ -107,8 +107,12 @@ func TestAuditAndEventsAreAppendOnly(t *testing.T) {
 	}
 	h := testutil.Handler(t, app)
 	for _, target := range []struct{ coll, id string }{{collections.Events, ev.Id}, {collections.AuditLog, audit.Id}} {
-		for _, method := range []string{"PATCH", "DELETE"} {
-			res := testutil.Do(h, method, "/api/collections/"+target.coll+"/records/"+target.id, `{"type":"x.y","action":"x"}`, w.Superuser.Headers)
+		for _, method := range []string{"POST", "PATCH", "DELETE"} {
+			url := "/api/collections/" + target.coll + "/records/" + target.id
+			if method == "POST" {
+				url = "/api/collections/" + target.coll + "/records"
+			}
+			res := testutil.Do(h, method, url, `{"workspace":"`+w.Acme+`","type":"x.y","action":"x","actor_type":"system","ts":1}`, w.Superuser.Headers)
 			if res.Status != 403 || !strings.Contains(res.Body, "append-only") {
 				t.Errorf("superuser %s %s: %d %s", method, target.coll, res.Status, res.Body)
 			}

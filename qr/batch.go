@@ -2,6 +2,7 @@ package qr
 
 import (
 	"archive/zip"
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -167,11 +168,9 @@ func renderBatchFiles(ctx context.Context, app core.App, batch *core.Record, too
 	defer os.Remove(zipFile.Name())
 	defer zipFile.Close()
 	zw := zip.NewWriter(zipFile)
-	manifest, err := zw.Create("manifest.csv")
-	if err != nil {
-		return err
-	}
-	cw := csvsafe.NewWriter(manifest, csvsafe.Options{UseCRLF: true})
+	// The manifest is written last: a zip entry stays writable only until the next one is created.
+	var manifest bytes.Buffer
+	cw := csvsafe.NewWriter(&manifest, csvsafe.Options{UseCRLF: true})
 	_ = cw.Write([]string{"code", "content", "max_uses", "expires_at", "png", "svg"})
 	items := make([]qrcode.SheetItem, 0, len(codes))
 	for _, c := range codes {
@@ -199,6 +198,13 @@ func renderBatchFiles(ctx context.Context, app core.App, batch *core.Record, too
 	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {
+		return err
+	}
+	mw, err := zw.Create("manifest.csv")
+	if err != nil {
+		return err
+	}
+	if _, err := mw.Write(manifest.Bytes()); err != nil {
 		return err
 	}
 	if err := zw.Close(); err != nil {

@@ -67,9 +67,9 @@ var policy = map[string][5]string{
 	collections.ToolVersions:    {"VMAOS", "VMAOS", "S", "S", "S"},
 	collections.APIKeys:         {"AOS", "AOS", "S", "S", "S"},
 	collections.APIKeyUsage:     {"AOS", "AOS", "S", "S", "S"},
-	collections.AuditLog:        {"AOS", "AOS", "S", "", ""},
+	collections.AuditLog:        {"AOS", "AOS", "", "", ""},
 	collections.Jobs:            {"AOS", "AOS", "S", "S", "S"},
-	collections.Events:          {"VMAOS", "VMAOS", "S", "", ""},
+	collections.Events:          {"VMAOS", "VMAOS", "", "", ""},
 	collections.IdempotencyKeys: {"S", "S", "S", "S", "S"},
 }
 
