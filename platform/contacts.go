@@ -6,9 +6,9 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/playgram/playgram/collections"
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
-	"github.com/playgram/playgram/collections"
 )
 
 var subscriberIDPattern = regexp.MustCompile(`^[0-9]{1,32}$`)

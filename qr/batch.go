@@ -9,14 +9,14 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/pocketbase/dbx"
-	"github.com/pocketbase/pocketbase/core"
-	"github.com/pocketbase/pocketbase/tools/filesystem"
 	"github.com/playgram/playgram/collections"
 	"github.com/playgram/playgram/internal/csvsafe"
 	"github.com/playgram/playgram/internal/qrcode"
 	"github.com/playgram/playgram/jobs"
 	"github.com/playgram/playgram/platform"
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/filesystem"
 )
 
 // MaxBatch is the most codes one batch makes.

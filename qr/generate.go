@@ -7,11 +7,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pocketbase/dbx"
-	"github.com/pocketbase/pocketbase/core"
 	"github.com/playgram/playgram/collections"
 	"github.com/playgram/playgram/internal/qrcode"
 	"github.com/playgram/playgram/platform"
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
 )
 
 // maxCollisionRetries bounds how often a code is drawn again when it already exists; with the template rules

@@ -4,8 +4,8 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/pocketbase/pocketbase/core"
 	"github.com/playgram/playgram/internal/secretbox"
+	"github.com/pocketbase/pocketbase/core"
 )
 
 const imagePurpose = "qr-image"

@@ -10,11 +10,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pocketbase/dbx"
-	"github.com/pocketbase/pocketbase/core"
 	"github.com/playgram/playgram/collections"
 	"github.com/playgram/playgram/internal/qrcode"
 	"github.com/playgram/playgram/internal/toolconfig"
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
 )
 
 // Config is a qr tool's config with defaults applied.

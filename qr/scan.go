@@ -5,13 +5,13 @@ import (
 	"errors"
 	"time"
 
-	"github.com/pocketbase/dbx"
-	"github.com/pocketbase/pocketbase/core"
 	"github.com/playgram/playgram/collections"
 	"github.com/playgram/playgram/internal/geo"
 	"github.com/playgram/playgram/internal/qrcode"
 	"github.com/playgram/playgram/internal/useragent"
 	"github.com/playgram/playgram/platform"
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
 )
 
 // recentScans bounds how much history the fraud checks read per scan.

@@ -6,15 +6,15 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pocketbase/dbx"
-	"github.com/pocketbase/pocketbase/core"
-	"github.com/pocketbase/pocketbase/tools/router"
 	"github.com/playgram/playgram/collections"
 	"github.com/playgram/playgram/internal/apikey"
 	"github.com/playgram/playgram/internal/manychat/dynblock"
 	"github.com/playgram/playgram/internal/qrcode"
 	"github.com/playgram/playgram/platform"
 	"github.com/playgram/playgram/qr"
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/router"
 )
 
 func registerQR(v1 *router.RouterGroup[*core.RequestEvent], svc *platform.Services) {

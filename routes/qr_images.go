@@ -6,13 +6,13 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/pocketbase/pocketbase/core"
 	"github.com/playgram/playgram/collections"
 	"github.com/playgram/playgram/internal/apikey"
 	"github.com/playgram/playgram/internal/lru"
 	"github.com/playgram/playgram/internal/qrcode"
 	"github.com/playgram/playgram/platform"
 	"github.com/playgram/playgram/qr"
+	"github.com/pocketbase/pocketbase/core"
 )
 
 // qrImageCache keeps rendered images by ETag: the same code and parameters always give the same bytes.

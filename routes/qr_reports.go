@@ -6,13 +6,13 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/pocketbase/dbx"
-	"github.com/pocketbase/pocketbase/core"
-	"github.com/pocketbase/pocketbase/tools/search"
 	"github.com/playgram/playgram/collections"
 	"github.com/playgram/playgram/internal/csvsafe"
 	"github.com/playgram/playgram/platform"
 	"github.com/playgram/playgram/qr"
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/search"
 )
 
 type qrBatchRequest struct {
@@ -260,7 +260,7 @@ func qrStats(svc *platform.Services) func(e *core.RequestEvent) error {
 			Flag string `db:"flag"`
 			N    int    `db:"n"`
 		}
-		if err := db.Select("j.value AS flag", "COUNT(*) AS n").From(collections.QRScans+", json_each(qr_scans.flags) AS j").
+		if err := db.Select("j.value AS flag", "COUNT(*) AS n").From(collections.QRScans + ", json_each(qr_scans.flags) AS j").
 			Where(where).GroupBy("flag").All(&flagRows); err != nil {
 			return err
 		}
@@ -321,4 +321,3 @@ func nonNilSlice[T any](s []T) []T {
 }
 
 func dt(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05.000Z") }
-

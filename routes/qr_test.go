@@ -14,13 +14,13 @@ import (
 
 	"github.com/makiuchi-d/gozxing"
 	zxqr "github.com/makiuchi-d/gozxing/qrcode"
-	"github.com/pocketbase/dbx"
-	"github.com/pocketbase/pocketbase/core"
-	"github.com/pocketbase/pocketbase/tests"
 	"github.com/playgram/playgram/collections"
 	"github.com/playgram/playgram/internal/manychat/dynblock"
 	"github.com/playgram/playgram/internal/testutil"
 	"github.com/playgram/playgram/jobs"
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tests"
 )
 
 func newQRApp(t *testing.T) (*tests.TestApp, testutil.World, func(method, url, body string, headers map[string]string) testutil.Response) {
