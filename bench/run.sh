@@ -26,6 +26,15 @@ PID=$!
 for _ in $(seq 100); do curl -fs "$BASE/api/health" >/dev/null 2>&1 && break; sleep 0.1; done
 
 KEY=$(./bin/playgram apikey create --dir "$DATA" --workspace demo --scopes manychat --name bench | grep -oE 'pgk_[0-9A-Za-z]{43}')
+OWNER_PASS=$(grep -oE 'demo owner [^ ]+  password [^ ]+' "$OUT/server.log" | awk '{print $5}')
+TOKEN=$(curl -fs -X POST "$BASE/api/collections/users/auth-with-password" -H 'Content-Type: application/json' \
+  -d "{\"identity\":\"owner@demo.playgram.local\",\"password\":\"$OWNER_PASS\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+WS=$(curl -fs "$BASE/api/v1/ping" -H "Authorization: Bearer $KEY" | python3 -c 'import json,sys; print(json.load(sys.stdin)["workspace"])')
+# One unlimited code: every scan is a consuming scan (a read, an update and two inserts).
+QR=$(curl -fs -X POST "$BASE/api/v1/qr" -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
+  -d '{"tool":"loyalty-qr","max_uses":0}')
+QR_CODE=$(echo "$QR" | python3 -c 'import json,sys; print(json.load(sys.stdin)["code"])')
+QR_PNG=$(echo "$QR" | python3 -c 'import json,sys; print(json.load(sys.stdin)["image_url"])')
 
 load() { # label, then loadgen flags
   local label=$1; shift
@@ -40,11 +49,16 @@ PY
 
 echo "| scenario | concurrency | requests | failures | req/s | p50 ms | p99 ms |"
 echo "|---|---|---|---|---|---|---|"
-scenarios=${*:-"health ping"}
+scenarios=${*:-"health ping create scan qrpng"}
 for s in $scenarios; do
   case $s in
     health) load health -url "$BASE/api/health" ;;
     ping)   load ping -url "$BASE/api/v1/ping" -H "Authorization: Bearer $KEY" ;;
+    create) load pb-create -url "$BASE/api/collections/contacts/records" -H "Authorization: $TOKEN" -H 'Content-Type: application/json' \
+              -body-template "{\"workspace\":\"$WS\",\"name\":\"Bench {{i}}\",\"email\":\"b{{rand}}@example.com\"}" ;;
+    scan)   load qr-scan -url "$BASE/api/v1/qr/scan" -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
+              -body "{\"code\":\"$QR_CODE\",\"device_id\":\"bench\"}" ;;
+    qrpng)  load qr-png-cached -url "$QR_PNG" ;;
     *) echo "unknown scenario $s" >&2; exit 2 ;;
   esac
 done

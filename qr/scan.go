@@ -2,12 +2,14 @@ package qr
 
 import (
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"time"
 
 	"github.com/playgram/playgram/collections"
 	"github.com/playgram/playgram/internal/geo"
 	"github.com/playgram/playgram/internal/qrcode"
+	"github.com/playgram/playgram/internal/toolconfig"
 	"github.com/playgram/playgram/internal/useragent"
 	"github.com/playgram/playgram/platform"
 	"github.com/pocketbase/dbx"
@@ -57,45 +59,33 @@ func Scan(app core.App, in ScanInput) (ScanResult, error) {
 	code := qrcode.NormalizeCode(in.Code)
 	var res ScanResult
 	err := app.RunInTransaction(func(tx core.App) error {
-		res = ScanResult{Code: code, Flags: []string{}, Remaining: 0}
-		rec, err := FindCode(tx, in.Workspace, code)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		res = ScanResult{Code: code, Flags: []string{}}
+		row, err := loadScanTarget(tx, in.Workspace, code)
+		if err != nil {
 			return err
 		}
-		if rec == nil {
+		if row == nil {
 			res.Status, res.Reason = qrcode.StatusNotFound, "No such code."
-			scan, err := saveScan(tx, in, now, nil, res, false)
-			if err != nil {
-				return err
-			}
-			res.ScanID = scan.Id
-			return nil
+			res.ScanID, err = saveScan(tx, in, now, nil, res, false)
+			return err
 		}
 
-		state := StateOf(rec)
+		state := row.state()
 		verdict := qrcode.Judge(state, now)
 		consumed := false
 		if verdict.Valid && in.Consume {
-			if err := consume(tx, rec, now); err != nil {
+			if err := consume(tx, row.ID, now); err != nil {
 				return err
 			}
 			state.Uses++
 			consumed = true
 		}
-		tool, err := tx.FindRecordById(collections.Tools, rec.GetString("tool"))
-		if err != nil {
-			return err
-		}
-		t, err := ToolFromRecord(tool)
-		if err != nil {
-			return err
-		}
-		previous, err := previousScans(tx, rec.Id)
+		previous, err := previousScans(tx, row.ID)
 		if err != nil {
 			return err
 		}
 		cfg := geo.DefaultConfig()
-		cfg.RepeatWindowSeconds = t.Config.RepeatWindowSeconds
+		cfg.RepeatWindowSeconds = row.repeatWindow()
 		cfg.SingleUse = state.MaxUses == 1
 		res.Flags = geo.ScanFlags(geo.ScanContext{
 			Current:   geoScan(now, in.DeviceID, in.IP, in.Lat, in.Lng),
@@ -108,18 +98,16 @@ func Scan(app core.App, in ScanInput) (ScanResult, error) {
 		res.Valid, res.Status, res.Reason = verdict.Valid, verdict.Status, verdict.Reason
 		res.Uses, res.MaxUses, res.Remaining = state.Uses, state.MaxUses, state.Remaining()
 		res.ExpiresAt = timeOrNil(state.ExpiresAt)
-		if c := rec.GetString("contact"); c != "" {
-			res.Contact = c
+		if row.Contact != "" {
+			res.Contact = row.Contact
 		}
-		scan, err := saveScan(tx, in, now, rec, res, consumed)
-		if err != nil {
+		if res.ScanID, err = saveScan(tx, in, now, row, res, consumed); err != nil {
 			return err
 		}
-		res.ScanID = scan.Id
-		if c := rec.GetString("contact"); c != "" {
+		if row.Contact != "" {
 			// A scan is an interaction of its contact.
 			if _, err := tx.NonconcurrentDB().NewQuery("UPDATE contacts SET last_interaction_at = {:now} WHERE id = {:id}").
-				Bind(dbx.Params{"now": dt(now), "id": c}).Execute(); err != nil {
+				Bind(dbx.Params{"now": dt(now), "id": row.Contact}).Execute(); err != nil {
 				return err
 			}
 		}
@@ -128,11 +116,54 @@ func Scan(app core.App, in ScanInput) (ScanResult, error) {
 	return res, err
 }
 
-func consume(tx core.App, rec *core.Record, now time.Time) error {
+// scanTarget is a code and the one setting of its tool a scan needs, read in one indexed query: this is the
+// hot path of the counter, so it avoids loading whole records.
+type scanTarget struct {
+	ID         string `db:"id"`
+	Tool       string `db:"tool"`
+	Contact    string `db:"contact"`
+	Status     string `db:"status"`
+	Uses       int    `db:"uses"`
+	MaxUses    int    `db:"max_uses"`
+	ExpiresAt  string `db:"expires_at"`
+	ToolConfig string `db:"config"`
+}
+
+func loadScanTarget(tx core.App, workspace, code string) (*scanTarget, error) {
+	var row scanTarget
+	err := tx.DB().NewQuery(`SELECT q.id, q.tool, q.contact, q.status, q.uses, q.max_uses, q.expires_at, t.config
+		FROM qr_codes q JOIN tools t ON t.id = q.tool WHERE q.workspace = {:ws} AND q.code = {:code} LIMIT 1`).
+		Bind(dbx.Params{"ws": workspace, "code": code}).One(&row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return &row, err
+}
+
+func (r *scanTarget) state() qrcode.State {
+	s := qrcode.State{Revoked: r.Status == collections.QRRevoked, Uses: r.Uses, MaxUses: r.MaxUses}
+	if r.ExpiresAt != "" {
+		s.ExpiresAt, _ = time.Parse(dbTimeLayout, r.ExpiresAt)
+	}
+	return s
+}
+
+func (r *scanTarget) repeatWindow() int {
+	cfg := struct {
+		RepeatWindowSeconds *int `json:"repeat_window_seconds"`
+	}{}
+	_ = json.Unmarshal([]byte(r.ToolConfig), &cfg)
+	if cfg.RepeatWindowSeconds == nil {
+		return int(toolconfig.SchemaOf(toolconfig.TypeQR)["repeat_window_seconds"].Default.(int))
+	}
+	return *cfg.RepeatWindowSeconds
+}
+
+func consume(tx core.App, id string, now time.Time) error {
 	_, err := tx.NonconcurrentDB().NewQuery(`UPDATE qr_codes SET uses = uses + 1, last_scan_at = {:now}, updated = {:now},
 			status = CASE WHEN max_uses > 0 AND uses + 1 >= max_uses THEN 'exhausted' ELSE status END
 		WHERE id = {:id} AND (max_uses = 0 OR uses < max_uses)`).
-		Bind(dbx.Params{"now": dt(now), "id": rec.Id}).Execute()
+		Bind(dbx.Params{"now": dt(now), "id": id}).Execute()
 	return err
 }
 
@@ -148,13 +179,13 @@ type scanRow struct {
 func previousScans(tx core.App, qrID string) ([]geo.Scan, error) {
 	var rows []scanRow
 	err := tx.DB().NewQuery(`SELECT created, device_id, ip, lat, lng, located FROM qr_scans
-		WHERE qr = {:qr} ORDER BY created DESC LIMIT {:n}`).Bind(dbx.Params{"qr": qrID, "n": recentScans}).All(&rows)
+		WHERE qr = {:qr} AND qr != '' ORDER BY created DESC LIMIT {:n}`).Bind(dbx.Params{"qr": qrID, "n": recentScans}).All(&rows)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]geo.Scan, 0, len(rows))
 	for _, r := range rows {
-		at, _ := time.Parse("2006-01-02 15:04:05.000Z", r.Created)
+		at, _ := time.Parse(dbTimeLayout, r.Created)
 		s := geo.Scan{At: at, DeviceID: r.DeviceID, IP: r.IP}
 		if r.Located {
 			s.Location = &geo.Location{Lat: r.Lat, Lng: r.Lng}
@@ -182,10 +213,10 @@ func codeStatus(status string) geo.CodeStatus {
 	return geo.StatusActive
 }
 
-func saveScan(tx core.App, in ScanInput, now time.Time, rec *core.Record, res ScanResult, consumed bool) (*core.Record, error) {
+func saveScan(tx core.App, in ScanInput, now time.Time, target *scanTarget, res ScanResult, consumed bool) (string, error) {
 	coll, err := tx.FindCachedCollectionByNameOrId(collections.QRScans)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	device := useragent.Parse(in.UserAgent)
 	s := core.NewRecord(coll)
@@ -211,14 +242,14 @@ func saveScan(tx core.App, in ScanInput, now time.Time, rec *core.Record, res Sc
 	s.Set("flags", res.Flags)
 	s.Set("actor", in.Actor.String())
 	var subject, contact string
-	if rec != nil {
-		s.Set("qr", rec.Id)
-		s.Set("tool", rec.GetString("tool"))
-		s.Set("contact", rec.GetString("contact"))
-		subject, contact = rec.Id, rec.GetString("contact")
+	if target != nil {
+		s.Set("qr", target.ID)
+		s.Set("tool", target.Tool)
+		s.Set("contact", target.Contact)
+		subject, contact = target.ID, target.Contact
 	}
 	if err := tx.Save(s); err != nil {
-		return nil, err
+		return "", err
 	}
 	_, err = platform.Emit(tx, platform.Event{
 		Workspace: in.Workspace, Type: "qr.scanned", SubjectCollection: collections.QRCodes, SubjectID: subject,
@@ -226,7 +257,7 @@ func saveScan(tx core.App, in ScanInput, now time.Time, rec *core.Record, res Sc
 		Data: map[string]any{"scan": s.Id, "code": res.Code, "status": res.Status, "valid": res.Valid, "consumed": consumed,
 			"flags": res.Flags, "device_type": device.Type, "os": device.OS, "browser": device.Browser},
 	})
-	return s, err
+	return s.Id, err
 }
 
 // Revoke stops a code for good and records qr.revoked, in one transaction.
@@ -246,7 +277,10 @@ func Revoke(app core.App, rec *core.Record, actor platform.Actor, now time.Time)
 	})
 }
 
-func dt(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05.000Z") }
+// dbTimeLayout is how PocketBase stores date fields.
+const dbTimeLayout = "2006-01-02 15:04:05.000Z"
+
+func dt(t time.Time) string { return t.UTC().Format(dbTimeLayout) }
 
 func truncate(s string, n int) string {
 	if len(s) <= n {
