@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/makiuchi-d/gozxing"
 	zxqr "github.com/makiuchi-d/gozxing/qrcode"
@@ -19,8 +20,10 @@ import (
 	"github.com/playgram/playgram/internal/testutil"
 	"github.com/playgram/playgram/jobs"
 	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tests"
+	"github.com/pocketbase/pocketbase/tools/subscriptions"
 )
 
 func newQRApp(t *testing.T) (*tests.TestApp, testutil.World, func(method, url, body string, headers map[string]string) testutil.Response) {
@@ -483,5 +486,40 @@ func TestQRExportAndStats(t *testing.T) {
 	}
 	if res := do("GET", "/api/v1/qr/stats", "", w.GlobexAdmin.Headers); decodeBody(t, res.Body)["total"] != 0.0 {
 		t.Fatalf("stats leak across workspaces: %s", res.Body)
+	}
+}
+
+// A member subscribed to qr_scans sees new scans of their own workspace only.
+func TestQRScansInRealtime(t *testing.T) {
+	app, w, do := newQRApp(t)
+	listen := func(userID string) *subscriptions.DefaultClient {
+		c := subscriptions.NewDefaultClient()
+		user, err := app.FindRecordById(collections.Users, userID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Set(apis.RealtimeClientAuthKey, user)
+		c.Subscribe(collections.QRScans)
+		app.SubscriptionsBroker().Register(c)
+		t.Cleanup(func() { app.SubscriptionsBroker().Unregister(c.Id()) })
+		return c
+	}
+	acme, globex := listen(w.Viewer.ID), listen(w.GlobexAdmin.ID)
+	key := testutil.Bearer(w.ManychatKey)
+	code := decodeBody(t, do("POST", "/api/v1/qr", `{"tool":"acme-qr"}`, key).Body)["code"].(string)
+	scan := decodeBody(t, do("POST", "/api/v1/qr/scan", `{"code":"`+code+`"}`, key).Body)
+
+	select {
+	case m := <-acme.Channel():
+		if m.Name != collections.QRScans || !strings.Contains(string(m.Data), scan["scan_id"].(string)) {
+			t.Fatalf("unexpected message %s: %s", m.Name, m.Data)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("the Acme viewer was not told about the scan")
+	}
+	select {
+	case m := <-globex.Channel():
+		t.Fatalf("another workspace heard about the scan: %s", m.Data)
+	case <-time.After(300 * time.Millisecond):
 	}
 }
