@@ -8,12 +8,14 @@ import (
 	"time"
 
 	"github.com/playgram/playgram/hooks"
+	"github.com/playgram/playgram/internal/outbound"
 	"github.com/playgram/playgram/internal/secretbox"
 	"github.com/playgram/playgram/jobs"
 	"github.com/playgram/playgram/platform"
 	"github.com/playgram/playgram/qr"
 	"github.com/playgram/playgram/routes"
 	"github.com/playgram/playgram/seed"
+	"github.com/playgram/playgram/verify"
 	"github.com/pocketbase/pocketbase/core"
 
 	_ "github.com/playgram/playgram/pb_migrations"
@@ -22,7 +24,12 @@ import (
 // Register builds the services and binds everything. The job workers and the usage flusher start with the
 // server (OnServe) and stop with the app (OnTerminate), so commands and tests run without them unless asked.
 func Register(app core.App, cfg platform.Config) (*platform.Services, error) {
-	svc := &platform.Services{Config: cfg, Keys: platform.NewKeyAuth()}
+	allow, err := outbound.ParseAllowList(cfg.OutboundAllow)
+	if err != nil {
+		return nil, fmt.Errorf("PLAYGRAM_OUTBOUND_ALLOW: %w", err)
+	}
+	svc := &platform.Services{Config: cfg, Keys: platform.NewKeyAuth(), Replays: platform.NewReplayGuard(),
+		Outbound: outbound.New(outbound.Options{AllowCIDRs: allow, Timeout: 15 * time.Second})}
 	app.Store().Set(platform.KeyAuthStoreKey, svc.Keys)
 	svc.Jobs = jobs.NewRunner(app, jobs.Options{Workers: cfg.JobWorkers, PollInterval: cfg.JobPollInterval})
 	jobs.RegisterKinds(svc.Jobs)
@@ -53,9 +60,11 @@ func Register(app core.App, cfg platform.Config) (*platform.Services, error) {
 		})
 	}
 
+	hub := verify.NewHub()
 	hooks.Register(app, svc)
-	routes.Register(app, svc)
+	routes.Register(app, svc, hub)
 	qr.Register(app, svc)
+	verify.Register(app, svc, hub)
 
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 		if svc.Config.PublicURL == "" && se.Server != nil {

@@ -87,19 +87,22 @@ type keyRow struct {
 	AllowIPs          string `db:"allow_ips"`
 	ExpiresAt         string `db:"expires_at"`
 	Revoked           bool   `db:"revoked"`
+	SigningSecret     string `db:"signing_secret"`
+	RequireSignature  bool   `db:"require_signature"`
 }
 
 func loadKey(app core.App, hash string) (*apikey.Key, error) {
 	var row keyRow
-	err := app.DB().NewQuery(`SELECT id, workspace, prefix, hash, previous_expires_at, scopes, tool, allow_ips, expires_at, revoked
-		FROM api_keys WHERE hash = {:h} OR previous_hash = {:h} LIMIT 1`).Bind(dbx.Params{"h": hash}).One(&row)
+	err := app.DB().NewQuery(`SELECT id, workspace, prefix, hash, previous_expires_at, scopes, tool, allow_ips, expires_at, revoked,
+		signing_secret, require_signature FROM api_keys WHERE hash = {:h} OR previous_hash = {:h} LIMIT 1`).Bind(dbx.Params{"h": hash}).One(&row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	key := &apikey.Key{ID: row.ID, Workspace: row.Workspace, Prefix: row.Prefix, Tool: row.Tool, Revoked: row.Revoked}
+	key := &apikey.Key{ID: row.ID, Workspace: row.Workspace, Prefix: row.Prefix, Tool: row.Tool, Revoked: row.Revoked,
+		SigningSecret: row.SigningSecret, RequireSignature: row.RequireSignature}
 	_ = json.Unmarshal([]byte(row.Scopes), &key.Scopes)
 	var ips []string
 	_ = json.Unmarshal([]byte(row.AllowIPs), &ips)
@@ -292,6 +295,9 @@ func KeySummary(rec *core.Record) map[string]any {
 		"allow_ips":  rec.Get("allow_ips"),
 		"revoked":    rec.GetBool("revoked"),
 		"expires_at": dateOrNil(rec.GetDateTime("expires_at")),
+		// whether a signing secret exists and is required; the secret itself is never shown again
+		"has_signing_secret": rec.GetString("signing_secret") != "",
+		"require_signature":  rec.GetBool("require_signature"),
 	}
 	return out
 }

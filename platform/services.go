@@ -1,6 +1,8 @@
 package platform
 
 import (
+	"net/http"
+
 	"github.com/playgram/playgram/internal/secretbox"
 	"github.com/playgram/playgram/jobs"
 	"github.com/pocketbase/pocketbase/core"
@@ -12,6 +14,10 @@ type Services struct {
 	Box    *secretbox.Box
 	Keys   *KeyAuth
 	Jobs   *jobs.Runner
+	// Outbound is the one SSRF-guarded client for requests to user-supplied URLs.
+	Outbound *http.Client
+	// Replays refuses signed partner requests seen before.
+	Replays *ReplayGuard
 }
 
 // PublicURL is the base of absolute links: PLAYGRAM_PUBLIC_URL, else the address being served, else PocketBase's

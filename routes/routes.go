@@ -4,18 +4,20 @@ package routes
 
 import (
 	"github.com/playgram/playgram/platform"
+	"github.com/playgram/playgram/verify"
 	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
 )
 
 // Register binds the middlewares and routes when the server starts. main.go and the tests call it.
-func Register(app core.App, svc *platform.Services) {
+func Register(app core.App, svc *platform.Services, hub *verify.Hub) {
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 		se.Router.Bind(requestID())
 		v1 := se.Router.Group("/api/v1")
 		v1.Bind(apis.BodyLimit(maxBody))
 		registerPlatform(v1, svc)
 		registerQR(v1, svc)
+		registerVerification(v1, svc, hub)
 		registerStatic(se.Router)
 		return se.Next()
 	})

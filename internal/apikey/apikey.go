@@ -125,6 +125,10 @@ type Key struct {
 	Revoked   bool
 	// GraceUntil is set when the presented secret is the previous one of a rotated key.
 	GraceUntil time.Time
+	// RequireSignature makes requests need a Standard Webhooks signature made with the key's signing secret.
+	RequireSignature bool
+	// SigningSecret is the sealed whsec_ secret ("" when none was made).
+	SigningSecret string
 }
 
 // Denial says why a key may not be used, as the HTTP status and a message an integrator can act on.
