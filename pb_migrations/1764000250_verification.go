@@ -1,9 +1,9 @@
 package migrations
 
 import (
+	"github.com/playgram/playgram/collections"
 	"github.com/pocketbase/pocketbase/core"
 	m "github.com/pocketbase/pocketbase/migrations"
-	"github.com/playgram/playgram/collections"
 )
 
 func init() {

@@ -12,12 +12,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pocketbase/dbx"
-	"github.com/pocketbase/pocketbase/core"
 	"github.com/playgram/playgram/collections"
 	"github.com/playgram/playgram/internal/testutil"
 	"github.com/playgram/playgram/internal/whsig"
 	"github.com/playgram/playgram/jobs"
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
 )
 
 type verificationEnv struct {

@@ -43,8 +43,8 @@ func TestCodesTextsAndUsernames(t *testing.T) {
 		seen[c] = true
 	}
 	for in, want := range map[string]string{
-		" 7kq2mx ":                          "7KQ2MX",
-		"My verification code is 7KQ2MX":    "7KQ2MX",
+		" 7kq2mx ":                         "7KQ2MX",
+		"My verification code is 7KQ2MX":   "7KQ2MX",
 		"my verification code is 7kq2mx 🙂": "7KQ2MX",
 	} {
 		if got := NormalizeCode(in); got != want {
