@@ -97,7 +97,9 @@ func (c BookingConfig) Slots() slots.Config {
 }
 
 // Duration is the length of one appointment.
-func (c BookingConfig) Duration() time.Duration { return time.Duration(c.DurationMinutes) * time.Minute }
+func (c BookingConfig) Duration() time.Duration {
+	return time.Duration(c.DurationMinutes) * time.Minute
+}
 
 // Tool is a booking tool as the booking code needs it.
 type Tool struct {
