@@ -78,7 +78,7 @@ func OfferFreedSlot(app core.App, workspace, toolID, helperID string, start, now
 	}
 	date := start.In(helper.Location).Format(time.DateOnly)
 	entries, err := app.FindRecordsByFilter(collections.Waitlist,
-		"tool = {:tool} && status = 'waiting' && date = {:date} && (helper = {:helper} || helper = '')", "created,id", 1, 0,
+		"tool = {:tool} && date = {:date} && status = 'waiting' && (helper = {:helper} || helper = '')", "seq", 1, 0,
 		dbx.Params{"tool": toolID, "date": date, "helper": helperID})
 	if err != nil || len(entries) == 0 {
 		return nil, err

@@ -129,6 +129,8 @@ func init() {
 			&core.RelationField{Name: "helper", CollectionId: helpers.Id, MaxSelect: 1, CascadeDelete: true},
 			&core.RelationField{Name: "contact", CollectionId: contacts.Id, Required: true, MaxSelect: 1, CascadeDelete: true},
 			&core.TextField{Name: "date", Required: true, Pattern: date},
+			// seq orders the queue of one tool and date: entries are offered slots in the order they joined.
+			&core.NumberField{Name: "seq", OnlyInt: true, Min: ptrFloat(0)},
 			&core.TextField{Name: "name", Max: 200, Presentable: true},
 			&core.TextField{Name: "email", Max: 255},
 			&core.TextField{Name: "phone", Max: 32},
@@ -141,7 +143,7 @@ func init() {
 			&core.RelationField{Name: "booking", CollectionId: bookings.Id, MaxSelect: 1},
 		)
 		withTimestamps(waitlist)
-		waitlist.AddIndex("idx_waitlist_tool_status_date", false, "tool, status, date", "")
+		waitlist.AddIndex("idx_waitlist_queue", false, "tool, date, status, seq", "")
 		waitlist.AddIndex("idx_waitlist_offers", false, "offer_helper, status, hold_until", "status = 'offered'")
 		waitlist.AddIndex("idx_waitlist_contact", false, "contact", "")
 		withRules(waitlist, collections.MemberReadOnly())

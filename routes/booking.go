@@ -566,9 +566,10 @@ func (b *bookingAPI) book(tx core.App, ws string, nb newBooking, now time.Time) 
 		}
 		slot = slots.Slot{Start: nb.start, End: nb.start.Add(nb.tool.Config.Duration()), Helper: nb.helper}
 	} else {
+		team := sched.Team(nb.tool, now, opt)
 		var ok bool
-		if slot, ok = slots.PickHelper(sched.Team(nb.tool, now, opt), nb.start); !ok {
-			return nil, "", &slotTaken{"no_helper"}
+		if slot, ok = slots.PickHelper(team, nb.start); !ok {
+			return nil, "", &slotTaken{teamReason(team, nb.start)}
 		}
 	}
 	seat, free, err := jobs.FreeSeat(tx, slot.Helper, slot.Start, nb.tool.Config.Seats)
@@ -644,6 +645,22 @@ func (b *bookingAPI) book(tx core.App, ws string, nb newBooking, now time.Time) 
 		}
 	}
 	return rec, token, nil
+}
+
+// teamReason says why nobody of a team can take start: taken (conflict, full) when that is true of anyone,
+// else the first member's reason, e.g. outside hours.
+func teamReason(team []slots.Input, start time.Time) string {
+	reason := "no_helper"
+	for i, in := range team {
+		_, r := slots.IsBookable(in, start)
+		if r == slots.ReasonConflict || r == slots.ReasonFull {
+			return r
+		}
+		if i == 0 {
+			reason = r
+		}
+	}
+	return reason
 }
 
 func firstOf(vals ...string) string {
@@ -758,7 +775,7 @@ func (b *bookingAPI) create(e *core.RequestEvent) error {
 			return 0, nil, err
 		}
 		if manychat {
-			block, err := b.confirmationBlock(tx, rec, b.manageURL(rec, token))
+			block, err := b.confirmationBlock(tx, manychatChannel(e), rec, b.manageURL(rec, token))
 			return http.StatusOK, block, err
 		}
 		return http.StatusCreated, bookingJSON(rec, b.manageURL(rec, token)), nil
@@ -1078,9 +1095,10 @@ func (b *bookingAPI) reschedule(id string, e *core.RequestEvent, start time.Time
 			}
 			slot = slots.Slot{Start: start, End: start.Add(tool.Config.Duration()), Helper: helper}
 		} else {
+			team := sched.Team(tool, now, opt)
 			var ok bool
-			if slot, ok = slots.PickHelper(sched.Team(tool, now, opt), start); !ok {
-				return &slotTaken{"no_helper"}
+			if slot, ok = slots.PickHelper(team, start); !ok {
+				return &slotTaken{teamReason(team, start)}
 			}
 		}
 		seat, free, err := jobs.FreeSeat(tx, slot.Helper, slot.Start, tool.Config.Seats)
@@ -1307,12 +1325,20 @@ func (b *bookingAPI) joinWaitlist(e *core.RequestEvent) error {
 			entry.Set("phone", firstOf(req.Phone, contact.GetString("phone")))
 			entry.Set("tz", req.TZ)
 			entry.Set("status", collections.WaitlistWaiting)
+			var last struct {
+				Seq int `db:"seq"`
+			}
+			if err := tx.DB().NewQuery("SELECT COALESCE(MAX(seq), 0) AS seq FROM waitlist WHERE tool = {:t} AND date = {:d}").
+				Bind(dbx.Params{"t": tool.ID, "d": req.Date}).One(&last); err != nil {
+				return 0, nil, err
+			}
+			entry.Set("seq", last.Seq+1)
 			if err := tx.Save(entry); err != nil {
 				return 0, nil, err
 			}
 		}
-		ahead, err := tx.CountRecords(collections.Waitlist, dbx.NewExp("tool = {:t} AND date = {:d} AND status = 'waiting' AND created < {:c}",
-			dbx.Params{"t": tool.ID, "d": req.Date, "c": entry.GetDateTime("created").String()}))
+		ahead, err := tx.CountRecords(collections.Waitlist, dbx.NewExp("tool = {:t} AND date = {:d} AND status = 'waiting' AND seq < {:seq}",
+			dbx.Params{"t": tool.ID, "d": req.Date, "seq": entry.GetInt("seq")}))
 		if err != nil {
 			return 0, nil, err
 		}
@@ -1459,7 +1485,7 @@ func (b *bookingAPI) takeOffer(e *core.RequestEvent) error {
 	link := b.manageURL(rec, token)
 	switch {
 	case manychat:
-		block, err := b.confirmationBlock(e.App, rec, link)
+		block, err := b.confirmationBlock(e.App, manychatChannel(e), rec, link)
 		if err != nil {
 			return err
 		}
@@ -1509,11 +1535,12 @@ func manychatChannel(e *core.RequestEvent) dynblock.Channel {
 
 // slotButton books one slot when tapped. On Instagram (url, flow and node buttons only) it opens the offer
 // page, whose one button books the slot; on Messenger it is a dynamic_block_callback that books it at once
-// and answers with the confirmation block.
+// and answers with the confirmation block (Manychat calls back over HTTPS only, so a server without an
+// https PLAYGRAM_PUBLIC_URL gets the page button there too).
 func (b *bookingAPI) slotButton(ch dynblock.Channel, caption string, o jobs.SlotOffer) dynblock.Button {
 	u := b.offerURL(b.seal(o))
-	if ch == dynblock.Messenger {
-		return dynblock.CallbackButton(caption, u+"?format=manychat", nil)
+	if ch == dynblock.Messenger && strings.HasPrefix(u, "https://") {
+		return dynblock.CallbackButton(caption, u+"?format=manychat&channel=messenger", nil)
 	}
 	return dynblock.URLButton(caption, u)
 }
@@ -1574,12 +1601,12 @@ func (b *bookingAPI) sendBlock(e *core.RequestEvent, block *dynblock.Response) e
 }
 
 // confirmationBlock is the Manychat answer to a booking made.
-func (b *bookingAPI) confirmationBlock(app core.App, rec *core.Record, link string) (*dynblock.Response, error) {
+func (b *bookingAPI) confirmationBlock(app core.App, ch dynblock.Channel, rec *core.Record, link string) (*dynblock.Response, error) {
 	text := "Booked! " + b.describe(app, rec) + "."
 	if rec.GetString("status") == collections.BookingPending {
 		text = "Thanks! We received your request: " + b.describe(app, rec) + ". We will confirm it shortly."
 	}
-	block := dynblock.New(dynblock.Instagram)
+	block := dynblock.New(ch)
 	if link != "" {
 		block.Text(text, dynblock.URLButton("Manage booking", link))
 	} else {
