@@ -8,11 +8,13 @@ import (
 	"time"
 
 	"github.com/playgram/playgram/hooks"
+	"github.com/playgram/playgram/internal/outbound"
 	"github.com/playgram/playgram/internal/secretbox"
 	"github.com/playgram/playgram/jobs"
 	"github.com/playgram/playgram/platform"
 	"github.com/playgram/playgram/routes"
 	"github.com/playgram/playgram/seed"
+	"github.com/playgram/playgram/webhooks"
 	"github.com/pocketbase/pocketbase/core"
 
 	_ "github.com/playgram/playgram/pb_migrations"
@@ -25,6 +27,15 @@ func Register(app core.App, cfg platform.Config) (*platform.Services, error) {
 	app.Store().Set(platform.KeyAuthStoreKey, svc.Keys)
 	svc.Jobs = jobs.NewRunner(app, jobs.Options{Workers: cfg.JobWorkers, PollInterval: cfg.JobPollInterval})
 	jobs.RegisterKinds(svc.Jobs)
+	allow, err := cfg.OutboundAllowList()
+	if err != nil {
+		return nil, err
+	}
+	svc.Outbound = outbound.New(outbound.Options{AllowCIDRs: allow})
+	wh, err := webhooks.New(app, svc, webhooks.Options{})
+	if err != nil {
+		return nil, err
+	}
 
 	// The secret key is needed by hooks and commands alike, and the data dir is known only after bootstrap
 	// (a test app arrives already bootstrapped).
@@ -77,6 +88,7 @@ func Register(app core.App, cfg platform.Config) (*platform.Services, error) {
 	if cfg.Background {
 		app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 			svc.Jobs.Start()
+			wh.Start()
 			go flushKeyUsage(app, svc)
 			return se.Next()
 		})
@@ -85,6 +97,7 @@ func Register(app core.App, cfg platform.Config) (*platform.Services, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		svc.Jobs.Stop(ctx)
+		wh.Stop(ctx)
 		if err := svc.Keys.Flush(app); err != nil {
 			app.Logger().Error("flushing API key usage on shutdown failed", "error", err)
 		}
@@ -114,6 +127,11 @@ func registerCron(app core.App, svc *platform.Services) {
 			Bind(map[string]any{"cut": time.Now().Add(-routes.IdempotencyWindow).UTC().Format("2006-01-02 15:04:05.000Z")}).Execute()
 		if err != nil {
 			app.Logger().Error("idempotency cleanup failed", "error", err)
+		}
+	})
+	app.Cron().MustAdd("playgram_webhooks_cleanup", "41 3 * * *", func() {
+		if err := webhooks.Cleanup(app, time.Now()); err != nil {
+			app.Logger().Error("webhook log cleanup failed", "error", err)
 		}
 	})
 	app.Cron().MustAdd("playgram_jobs_cleanup", "23 3 * * *", func() {

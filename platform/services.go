@@ -1,6 +1,8 @@
 package platform
 
 import (
+	"net/http"
+
 	"github.com/playgram/playgram/internal/secretbox"
 	"github.com/playgram/playgram/jobs"
 	"github.com/pocketbase/pocketbase/core"
@@ -12,6 +14,9 @@ type Services struct {
 	Box    *secretbox.Box
 	Keys   *KeyAuth
 	Jobs   *jobs.Runner
+	// Outbound is the SSRF-guarded client (internal/outbound) for requests to user-supplied URLs, with
+	// PLAYGRAM_OUTBOUND_ALLOW applied.
+	Outbound *http.Client
 }
 
 // PublicURL is the base of absolute links: PLAYGRAM_PUBLIC_URL, else the address being served, else PocketBase's

@@ -15,6 +15,7 @@ func Register(app core.App, svc *platform.Services) {
 		v1 := se.Router.Group("/api/v1")
 		v1.Bind(apis.BodyLimit(maxBody))
 		registerPlatform(v1, svc)
+		registerWebhooks(v1, svc)
 		registerStatic(se.Router)
 		return se.Next()
 	})

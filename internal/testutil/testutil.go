@@ -60,6 +60,7 @@ func Config() platform.Config {
 	cfg.PublicURL = "http://playgram.test"
 	cfg.NoDemo = true
 	cfg.Background = false
+	cfg.OutboundAllow = "127.0.0.0/8" // test receivers listen on loopback
 	return cfg
 }
 
