@@ -217,15 +217,15 @@ func (e *Engine) loadEventData(tx core.App, tasks []*task) error {
 		}
 	}
 	var rows []struct {
-		ID   string `db:"id"`
-		Data string `db:"data"`
+		ID   string         `db:"id"`
+		Data sql.NullString `db:"data"`
 	}
 	if err := tx.NonconcurrentDB().Select("id", "data").From(collections.Events).Where(dbx.In("id", ids...)).All(&rows); err != nil {
 		return err
 	}
 	data := make(map[string][]byte, len(rows))
 	for _, r := range rows {
-		data[r.ID] = []byte(r.Data)
+		data[r.ID] = []byte(r.Data.String)
 	}
 	for _, t := range tasks {
 		t.data = data[t.Event]
@@ -241,9 +241,9 @@ func (e *Engine) send(ctx context.Context, t *task) *result {
 		r.outcome = webhook.Outcome{Action: webhook.ActionRetry, Reason: t.ep.broken}
 		return r
 	}
-	data := json.RawMessage(t.data)
-	if len(bytes.TrimSpace(data)) == 0 || string(data) == "null" {
-		data = nil
+	var data any // an event without data is sent with "data": {}
+	if raw := bytes.TrimSpace(t.data); len(raw) > 0 && string(raw) != "null" {
+		data = json.RawMessage(raw)
 	}
 	body, err := webhook.BuildPayload(t.EventType, time.UnixMilli(t.EventTS), data, t.ep.Transform)
 	if err != nil {

@@ -360,6 +360,7 @@ func (e *Engine) flushLoop() {
 // delivery requests made. Tests and the CLI use it; do not call it while the engine is started.
 func (e *Engine) RunDue(ctx context.Context) (int, error) {
 	total := 0
+	e.rescan()
 	for {
 		dispatched := 0
 		for {

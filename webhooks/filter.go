@@ -15,8 +15,9 @@ import (
 
 // An endpoint's filter is a PocketBase filter over the payload {"type","timestamp","data"}: it may name
 // `type` and `data.<path>` (object keys and array indexes separated by dots, e.g. data.items.0.sku), with
-// PocketBase's operators (=, !=, >, >=, <, <=, ~, !~, ?=, ... , && and ||). Fan-out evaluates it in SQLite
-// against the events log itself, one query per endpoint and batch of events.
+// PocketBase's operators (=, !=, >, >=, <, <=, ~, !~, && and ||, parentheses). As with PocketBase's own JSON
+// fields, an array or object compares as its JSON text, so `data.tags ~ '"vip"'` tests membership. Fan-out
+// evaluates the filter in SQLite against the events log itself, one query per endpoint and batch of events.
 
 // payloadResolver resolves filter fields to columns of the events table.
 type payloadResolver struct{}
@@ -63,8 +64,8 @@ func CheckFilter(app core.App, filter string) error {
 	if err != nil {
 		return cleanFilterError(err)
 	}
-	var one int
-	err = app.DB().Select("1").From(collections.Events).Where(dbx.NewExp("0")).AndWhere(expr).Limit(1).Row(&one)
+	var one int64
+	err = app.DB().Select("rowid").From(collections.Events).Where(dbx.NewExp("0")).AndWhere(expr).Limit(1).Row(&one)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("the filter does not compile: %v", err)
 	}
