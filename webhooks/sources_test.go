@@ -48,10 +48,10 @@ func TestRecordChangesOfChosenCollectionsBecomeEvents(t *testing.T) {
 	id := contact["id"].(string)
 	testutil.Do(w.h, "PATCH", "/api/collections/contacts/records/"+id, `{"name":"Ana Lima"}`, w.w.Manager.Headers)
 	testutil.Do(w.h, "PATCH", "/api/collections/contacts/records/"+id, `{"name":"Ana Lima"}`, w.w.Manager.Headers) // no change, no event
-	testutil.Do(w.h, "DELETE", "/api/collections/contacts/records/"+id, "", w.w.Manager.Headers)                  // deletes were not chosen
+	testutil.Do(w.h, "DELETE", "/api/collections/contacts/records/"+id, "", w.w.Manager.Headers)                   // deletes were not chosen
 	testutil.Do(w.h, "POST", "/api/collections/contacts/records", `{"workspace":"`+w.w.Acme+`","name":"quiet"}`, w.w.Manager.Headers)
 	testutil.Do(w.h, "POST", "/api/collections/contacts/records", `{"workspace":"`+w.w.Acme+`","subscriber_id":"not-digits"}`, w.w.Manager.Headers) // refused: no event
-	testutil.Do(w.h, "POST", "/api/collections/contacts/records", `{"workspace":"`+w.w.Globex+`","name":"Gina"}`, w.w.GlobexOwner.Headers)        // Globex chose nothing
+	testutil.Do(w.h, "POST", "/api/collections/contacts/records", `{"workspace":"`+w.w.Globex+`","name":"Gina"}`, w.w.GlobexOwner.Headers)          // Globex chose nothing
 
 	evs, err := w.app.FindRecordsByFilter(collections.Events, "type ~ 'contacts.'", "ts,id", 0, 0)
 	if err != nil {
