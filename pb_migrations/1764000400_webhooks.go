@@ -72,7 +72,6 @@ func init() {
 		withTimestamps(deliveries)
 		deliveries.AddIndex("idx_webhook_deliveries_endpoint_event", true, "endpoint, event", "")
 		deliveries.AddIndex("idx_webhook_deliveries_due", false, "status, endpoint, next_at", "")
-		deliveries.AddIndex("idx_webhook_deliveries_lease", false, "lease_until", "status = 'sending'")
 		deliveries.AddIndex("idx_webhook_deliveries_workspace_ts", false, "workspace, event_ts", "")
 		withRules(deliveries, collections.AdminReadOnly())
 		if err := app.Save(deliveries); err != nil {

@@ -176,8 +176,15 @@ func (e *Engine) claim(ctx context.Context) ([]*task, time.Duration, error) {
 					EventTS: r.EventTS, Attempts: r.Attempts, AttemptBase: r.AttemptBase, ep: p.ep})
 			}
 		}
-		return e.loadEventData(tx, tasks)
+		return nil
 	})
+	if err == nil {
+		// Events never change, so their data is read outside the writer's transaction.
+		err = e.loadEventData(e.app, tasks)
+		if err != nil {
+			e.releaseTasks(tasks)
+		}
+	}
 	e.mu.Lock()
 	for i, p := range plans {
 		st := e.state(p.ep.ID)
@@ -204,7 +211,22 @@ func (e *Engine) claim(ctx context.Context) ([]*task, time.Duration, error) {
 	return tasks, wait, nil
 }
 
-func (e *Engine) loadEventData(tx core.App, tasks []*task) error {
+// releaseTasks hands claimed deliveries back untouched (their data could not be read).
+func (e *Engine) releaseTasks(tasks []*task) {
+	ids := make([]any, len(tasks))
+	for i, t := range tasks {
+		ids[i] = t.ID
+	}
+	in, params := inList(ids)
+	params["owner"] = e.owner
+	_, err := e.app.NonconcurrentDB().NewQuery(`UPDATE ` + collections.WebhookDeliveries + ` SET status = 'pending', lease_owner = '', lease_until = 0
+		WHERE lease_owner = {:owner} AND status = 'sending' AND id IN ` + in).Bind(params).Execute()
+	if err != nil {
+		e.app.Logger().Error("webhooks: releasing claimed deliveries failed", "error", err)
+	}
+}
+
+func (e *Engine) loadEventData(app core.App, tasks []*task) error {
 	if len(tasks) == 0 {
 		return nil
 	}
@@ -220,7 +242,7 @@ func (e *Engine) loadEventData(tx core.App, tasks []*task) error {
 		ID   string         `db:"id"`
 		Data sql.NullString `db:"data"`
 	}
-	if err := tx.NonconcurrentDB().Select("id", "data").From(collections.Events).Where(dbx.In("id", ids...)).All(&rows); err != nil {
+	if err := app.DB().Select("id", "data").From(collections.Events).Where(dbx.In("id", ids...)).All(&rows); err != nil {
 		return err
 	}
 	data := make(map[string][]byte, len(rows))
@@ -331,66 +353,68 @@ func (e *Engine) record(results []*result) error {
 	stamp := types.NowDateTime().String()
 	retries := map[string]int64{}
 	health := map[string]*epOutcome{}
+	var attempts, updates [][]any
+	var released []any
+	for _, r := range results {
+		t := r.task
+		if r.interrupted {
+			released = append(released, t.ID)
+			retries[t.Endpoint] = nowMs
+			continue
+		}
+		attempt := t.Attempts + 1
+		h := health[t.Endpoint]
+		if h == nil {
+			h = &epOutcome{}
+			health[t.Endpoint] = h
+		}
+		status, next, attemptStatus := "dead", int64(0), "failed"
+		switch {
+		case r.permanent:
+		case r.outcome.Action == webhook.ActionDelivered:
+			status, attemptStatus = "succeeded", "succeeded"
+			h.succeeded = true
+		case r.outcome.Action == webhook.ActionDisable:
+			h.failed = true
+			h.disable = "The receiver answered 410 Gone: it asked to stop deliveries."
+		default:
+			h.failed = true
+			if at, ok := e.opts.Schedule.Next(attempt-t.AttemptBase, r.start, r.outcome, nil); ok {
+				status, next = "pending", at.UnixMilli()
+			}
+		}
+		if status == "pending" {
+			if ep, _ := e.cache.get(e.app, e.box(), t.Endpoint); ep == nil || !ep.Enabled {
+				status, next = "skipped", 0
+			} else if cur, ok := retries[t.Endpoint]; !ok || next < cur {
+				retries[t.Endpoint] = next
+			}
+		}
+		errText := truncate(r.errText, 1000)
+		attempts = append(attempts, []any{seqID(r.start), t.Workspace, t.Endpoint, t.ID, attempt, r.start.UnixMilli(), attemptStatus,
+			r.code, truncate(r.body, ResponseExcerpt), r.duration.Milliseconds(), errText, stamp, stamp})
+		updates = append(updates, []any{t.ID, status, attempt, next, r.code, errText, r.start.UnixMilli()})
+	}
 	err := e.app.RunInTransaction(func(tx core.App) error {
 		db := tx.NonconcurrentDB()
-		insAttempt := db.NewQuery(`INSERT INTO ` + collections.WebhookAttempts + ` (id, workspace, endpoint, delivery, attempt, ts, status,
-				response_code, response_body, duration_ms, error, created, updated)
-			VALUES ({:id}, {:ws}, {:ep}, {:d}, {:n}, {:ts}, {:st}, {:code}, {:body}, {:dur}, {:err}, {:now}, {:now})`).Prepare()
-		defer insAttempt.Close()
-		upd := db.NewQuery(`UPDATE ` + collections.WebhookDeliveries + ` SET status = {:st}, attempts = {:n}, next_at = {:next},
-				lease_owner = '', lease_until = 0, last_code = {:code}, last_error = {:err}, last_attempt_at = {:ts}, updated = {:now}
-			WHERE id = {:id} AND lease_owner = {:owner} AND status = 'sending'`).Prepare()
-		defer upd.Close()
-		for _, r := range results {
-			t := r.task
-			if r.interrupted {
-				if _, err := db.NewQuery(`UPDATE ` + collections.WebhookDeliveries + ` SET status = 'pending', lease_owner = '', lease_until = 0,
-						next_at = {:now} WHERE id = {:id} AND lease_owner = {:owner} AND status = 'sending'`).
-					Bind(dbx.Params{"id": t.ID, "owner": e.owner, "now": nowMs}).Execute(); err != nil {
-					return err
-				}
-				retries[t.Endpoint] = nowMs
-				continue
-			}
-			attempt := t.Attempts + 1
-			h := health[t.Endpoint]
-			if h == nil {
-				h = &epOutcome{}
-				health[t.Endpoint] = h
-			}
-			status, next, attemptStatus := "dead", int64(0), "failed"
-			switch {
-			case r.permanent:
-			case r.outcome.Action == webhook.ActionDelivered:
-				status, attemptStatus = "succeeded", "succeeded"
-				h.succeeded = true
-			case r.outcome.Action == webhook.ActionDisable:
-				h.failed = true
-				h.disable = "The receiver answered 410 Gone: it asked to stop deliveries."
-			default:
-				h.failed = true
-				if at, ok := e.opts.Schedule.Next(attempt-t.AttemptBase, r.start, r.outcome, nil); ok {
-					status, next = "pending", at.UnixMilli()
-				}
-			}
-			if status == "pending" {
-				if ep, _ := e.cache.get(tx, e.box(), t.Endpoint); ep == nil || !ep.Enabled {
-					status, next = "skipped", 0
-				}
-			}
-			if _, err := insAttempt.Bind(dbx.Params{"id": core.GenerateDefaultRandomId(), "ws": t.Workspace, "ep": t.Endpoint, "d": t.ID,
-				"n": attempt, "ts": r.start.UnixMilli(), "st": attemptStatus, "code": r.code, "body": truncate(r.body, ResponseExcerpt),
-				"dur": r.duration.Milliseconds(), "err": truncate(r.errText, 1000), "now": stamp}).Execute(); err != nil {
+		if err := execRows(db, `INSERT INTO `+collections.WebhookAttempts+` (id, workspace, endpoint, delivery, attempt, ts, status,
+				response_code, response_body, duration_ms, error, created, updated) VALUES `, "", nil, attempts); err != nil {
+			return err
+		}
+		// Only rows this engine still holds are written: a claim that expired and was taken over is the other
+		// process's to finish (the attempt above is logged either way).
+		if err := execRows(db, `UPDATE `+collections.WebhookDeliveries+` SET status = v.column2, attempts = v.column3, next_at = v.column4,
+				lease_owner = '', lease_until = 0, last_code = v.column5, last_error = v.column6, last_attempt_at = v.column7, updated = {:now}
+			FROM (VALUES `, `) AS v WHERE `+collections.WebhookDeliveries+`.id = v.column1 AND lease_owner = {:owner} AND status = 'sending'`,
+			dbx.Params{"now": stamp, "owner": e.owner}, updates); err != nil {
+			return err
+		}
+		if len(released) > 0 {
+			in, params := inList(released)
+			params["owner"], params["now"] = e.owner, nowMs
+			if _, err := db.NewQuery(`UPDATE ` + collections.WebhookDeliveries + ` SET status = 'pending', lease_owner = '', lease_until = 0,
+					next_at = {:now} WHERE lease_owner = {:owner} AND status = 'sending' AND id IN ` + in).Bind(params).Execute(); err != nil {
 				return err
-			}
-			if _, err := upd.Bind(dbx.Params{"id": t.ID, "owner": e.owner, "st": status, "n": attempt, "next": next, "code": r.code,
-				"err": truncate(r.errText, 1000), "ts": r.start.UnixMilli(), "now": stamp}).Execute(); err != nil {
-				return err
-			}
-			if status == "pending" {
-				if cur, ok := retries[t.Endpoint]; !ok || next < cur {
-					retries[t.Endpoint] = next
-				}
 			}
 		}
 		for _, id := range sortedKeys(keysOf(health)) {
@@ -405,6 +429,60 @@ func (e *Engine) record(results []*result) error {
 	}
 	for id, at := range retries {
 		e.markDue(id, at)
+	}
+	return nil
+}
+
+// inList renders "({:in0}, {:in1}, ...)" with its parameters.
+func inList(values []any) (string, dbx.Params) {
+	params := dbx.Params{}
+	var sb strings.Builder
+	sb.WriteByte('(')
+	for i, v := range values {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		name := "in" + strconv.Itoa(i)
+		sb.WriteString("{:" + name + "}")
+		params[name] = v
+	}
+	sb.WriteByte(')')
+	return sb.String(), params
+}
+
+// rowsPerStatement bounds the rows of one multi-row statement (SQLite allows 32766 parameters).
+const rowsPerStatement = 100
+
+// execRows writes rows with as few statements as possible: head, then "(v, v, ...), (...)" for up to
+// rowsPerStatement rows, then tail, with params bound as well.
+func execRows(db dbx.Builder, head, tail string, params dbx.Params, rows [][]any) error {
+	for start := 0; start < len(rows); start += rowsPerStatement {
+		chunk := rows[start:min(start+rowsPerStatement, len(rows))]
+		var sb strings.Builder
+		bind := dbx.Params{}
+		for k, v := range params {
+			bind[k] = v
+		}
+		sb.WriteString(head)
+		for i, row := range chunk {
+			if i > 0 {
+				sb.WriteByte(',')
+			}
+			sb.WriteByte('(')
+			for j, v := range row {
+				if j > 0 {
+					sb.WriteByte(',')
+				}
+				name := "r" + strconv.Itoa(i) + "c" + strconv.Itoa(j)
+				sb.WriteString("{:" + name + "}")
+				bind[name] = v
+			}
+			sb.WriteByte(')')
+		}
+		sb.WriteString(tail)
+		if _, err := db.NewQuery(sb.String()).Bind(bind).Execute(); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -4,12 +4,15 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/playgram/playgram/collections"
 	"github.com/playgram/playgram/internal/webhook"
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/security"
 	"github.com/pocketbase/pocketbase/tools/types"
 )
 
@@ -21,10 +24,8 @@ type eventRow struct {
 	TS        int64  `db:"ts"`
 }
 
-const insertDeliverySQL = `INSERT INTO ` + collections.WebhookDeliveries + ` (id, workspace, endpoint, event, event_type, event_ts,
-		status, attempts, attempt_base, next_at, lease_owner, lease_until, last_code, last_error, last_attempt_at, created, updated)
-	VALUES ({:id}, {:ws}, {:ep}, {:ev}, {:type}, {:ts}, {:status}, 0, 0, {:next}, '', 0, 0, {:err}, 0, {:now}, {:now})
-	ON CONFLICT DO NOTHING`
+const insertDeliveriesSQL = `INSERT INTO ` + collections.WebhookDeliveries + ` (id, workspace, endpoint, event, event_type, event_ts,
+		status, attempts, attempt_base, next_at, lease_owner, lease_until, last_code, last_error, last_attempt_at, created, updated) VALUES `
 
 // Dispatch fans out one batch of events (at most Options.DispatchBatch) past the cursor: for each event and
 // each endpoint of its workspace whose event types and filter select it, a delivery row; then the cursor moves
@@ -69,8 +70,7 @@ func (e *Engine) Dispatch(ctx context.Context) (int, error) {
 			}
 			byWS[r.Workspace] = append(byWS[r.Workspace], r)
 		}
-		ins := db.NewQuery(insertDeliverySQL).Prepare()
-		defer ins.Close()
+		var inserts [][]any
 		stamp := types.NowDateTime().String()
 		for _, ws := range order {
 			eps, err := e.cache.workspace(tx, e.box(), ws)
@@ -103,16 +103,17 @@ func (e *Engine) Dispatch(ctx context.Context) (int, error) {
 					if keep != nil && !keep[ev.RowID] {
 						continue
 					}
-					_, err := ins.Bind(dbx.Params{"id": core.GenerateDefaultRandomId(), "ws": ws, "ep": ep.ID, "ev": ev.ID,
-						"type": ev.Type, "ts": ev.TS, "status": status, "next": nowMs, "err": note, "now": stamp}).Execute()
-					if err != nil {
-						return err
-					}
+					inserts = append(inserts, []any{seqID(time.UnixMilli(nowMs)), ws, ep.ID, ev.ID, ev.Type, ev.TS, status,
+						0, 0, nowMs, "", 0, 0, note, 0, stamp, stamp})
 					if status == "pending" {
 						due[ep.ID] = true
 					}
 				}
 			}
+		}
+		// (endpoint, event) is unique: should a batch ever be fanned out twice, the second copy is dropped.
+		if err := execRows(db, insertDeliveriesSQL, " ON CONFLICT DO NOTHING", nil, inserts); err != nil {
+			return err
 		}
 		if e.fault != nil {
 			if err := e.fault("dispatch"); err != nil {
@@ -150,6 +151,18 @@ func (e *Engine) Backlog() (int64, error) {
 	}
 	return n, err
 }
+
+// seqID makes a record id (15 characters of [a-z0-9], like PocketBase's) that starts with the time in base 36,
+// so the log tables' primary keys grow at their end instead of at random places as they get large.
+func seqID(at time.Time) string {
+	ts := strconv.FormatInt(at.UnixMilli(), 36)
+	if len(ts) < 9 {
+		ts = strings.Repeat("0", 9-len(ts)) + ts
+	}
+	return ts + security.RandomStringWithAlphabet(15-len(ts), idAlphabet)
+}
+
+const idAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 func truncate(s string, n int) string {
 	if len(s) <= n {

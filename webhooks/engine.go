@@ -39,7 +39,8 @@ type Options struct {
 	Schedule webhook.Schedule
 	// DisableAfter disables an endpoint failing without a success for this long (default 5 days).
 	DisableAfter time.Duration
-	// DispatchBatch is how many events one fan-out transaction reads (default 500).
+	// DispatchBatch is how many events one fan-out transaction reads (default 100: short transactions keep
+	// the single writer free for claims and results in between).
 	DispatchBatch int
 	// PollInterval is how often idle loops look for work written by another process (default 1 s).
 	PollInterval time.Duration
@@ -70,7 +71,7 @@ func (o Options) withDefaults() Options {
 		o.DisableAfter = 5 * 24 * time.Hour
 	}
 	if o.DispatchBatch <= 0 {
-		o.DispatchBatch = 500
+		o.DispatchBatch = 100
 	}
 	if o.PollInterval <= 0 {
 		o.PollInterval = time.Second
@@ -139,7 +140,7 @@ func New(app core.App, svc *platform.Services, opts Options) (*Engine, error) {
 		client = outbound.New(outbound.Options{
 			AllowCIDRs:          allow,
 			Timeout:             opts.Timeout,
-			MaxIdleConnsPerHost: opts.DefaultMaxInFlight,
+			MaxIdleConnsPerHost: opts.Concurrency,
 			UserAgent:           "Playgram-Webhooks/1.0",
 		})
 	}
