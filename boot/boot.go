@@ -17,6 +17,7 @@ import (
 	"github.com/playgram/playgram/routes"
 	"github.com/playgram/playgram/seed"
 	"github.com/playgram/playgram/verify"
+	"github.com/playgram/playgram/webhooks"
 	"github.com/pocketbase/pocketbase/core"
 
 	_ "github.com/playgram/playgram/pb_migrations"
@@ -25,15 +26,19 @@ import (
 // Register builds the services and binds everything. The job workers and the usage flusher start with the
 // server (OnServe) and stop with the app (OnTerminate), so commands and tests run without them unless asked.
 func Register(app core.App, cfg platform.Config) (*platform.Services, error) {
-	allow, err := outbound.ParseAllowList(cfg.OutboundAllow)
+	allow, err := cfg.OutboundAllowList()
 	if err != nil {
 		return nil, fmt.Errorf("PLAYGRAM_OUTBOUND_ALLOW: %w", err)
 	}
 	svc := &platform.Services{Config: cfg, Keys: platform.NewKeyAuth(), Replays: platform.NewReplayGuard(),
-		Outbound: outbound.New(outbound.Options{AllowCIDRs: allow, Timeout: 15 * time.Second})}
+		Outbound: outbound.New(outbound.Options{AllowCIDRs: allow})}
 	app.Store().Set(platform.KeyAuthStoreKey, svc.Keys)
 	svc.Jobs = jobs.NewRunner(app, jobs.Options{Workers: cfg.JobWorkers, PollInterval: cfg.JobPollInterval})
 	jobs.RegisterKinds(svc.Jobs)
+	wh, err := webhooks.New(app, svc, webhooks.Options{})
+	if err != nil {
+		return nil, err
+	}
 
 	// The secret key is needed by hooks and commands alike, and the data dir is known only after bootstrap
 	// (a test app arrives already bootstrapped).
@@ -89,6 +94,7 @@ func Register(app core.App, cfg platform.Config) (*platform.Services, error) {
 	if cfg.Background {
 		app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 			svc.Jobs.Start()
+			wh.Start()
 			go flushKeyUsage(app, svc)
 			return se.Next()
 		})
@@ -97,6 +103,7 @@ func Register(app core.App, cfg platform.Config) (*platform.Services, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		svc.Jobs.Stop(ctx)
+		wh.Stop(ctx)
 		if err := svc.Keys.Flush(app); err != nil {
 			app.Logger().Error("flushing API key usage on shutdown failed", "error", err)
 		}
@@ -126,6 +133,11 @@ func registerCron(app core.App, svc *platform.Services) {
 			Bind(map[string]any{"cut": dbtime.Format(time.Now().Add(-routes.IdempotencyWindow))}).Execute()
 		if err != nil {
 			app.Logger().Error("idempotency cleanup failed", "error", err)
+		}
+	})
+	app.Cron().MustAdd("playgram_webhooks_cleanup", "41 3 * * *", func() {
+		if err := webhooks.Cleanup(app, time.Now()); err != nil {
+			app.Logger().Error("webhook log cleanup failed", "error", err)
 		}
 	})
 	app.Cron().MustAdd("playgram_jobs_cleanup", "23 3 * * *", func() {

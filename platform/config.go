@@ -4,10 +4,13 @@ package platform
 
 import (
 	"fmt"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/playgram/playgram/internal/outbound"
 )
 
 // Config is read once from the environment at start-up; every variable is documented in the README.
@@ -31,6 +34,14 @@ type Config struct {
 	Background bool
 	// NoDemo skips the demo workspace on a first start (PLAYGRAM_NO_DEMO=1).
 	NoDemo bool
+	// WebhookDisableAfter disables a webhook endpoint that has been failing without a single success for this
+	// long and emails its workspace's admins (PLAYGRAM_WEBHOOK_DISABLE_AFTER, e.g. 120h).
+	WebhookDisableAfter time.Duration
+}
+
+// OutboundAllowList parses OutboundAllow for the SSRF guard.
+func (c Config) OutboundAllowList() ([]netip.Prefix, error) {
+	return outbound.ParseAllowList(c.OutboundAllow)
 }
 
 // DefaultConfig is what a fresh install runs with.
@@ -41,6 +52,7 @@ func DefaultConfig() Config {
 		JobPollInterval:       time.Second,
 		KeyUsageFlushInterval: 10 * time.Second,
 		Background:            true,
+		WebhookDisableAfter:   5 * 24 * time.Hour,
 	}
 }
 
@@ -52,6 +64,16 @@ func ConfigFromEnv() (Config, error) {
 	}
 	c.SecretKey = os.Getenv("PLAYGRAM_SECRET_KEY")
 	c.OutboundAllow = os.Getenv("PLAYGRAM_OUTBOUND_ALLOW")
+	if _, err := c.OutboundAllowList(); err != nil {
+		return c, err
+	}
+	if v := os.Getenv("PLAYGRAM_WEBHOOK_DISABLE_AFTER"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Minute {
+			return c, fmt.Errorf("PLAYGRAM_WEBHOOK_DISABLE_AFTER must be a duration of at least 1m such as 120h, got %q", v)
+		}
+		c.WebhookDisableAfter = d
+	}
 	if v := os.Getenv("MANYCHAT_BASE_URL"); v != "" {
 		c.ManychatBaseURL = strings.TrimRight(v, "/")
 	}

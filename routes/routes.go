@@ -19,6 +19,7 @@ func Register(app core.App, svc *platform.Services, hub *verify.Hub) {
 		registerQR(v1, svc)
 		registerVerification(v1, svc, hub)
 		registerBooking(v1, svc)
+		registerWebhooks(v1, svc)
 		registerStatic(se.Router)
 		return se.Next()
 	})
