@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/playgram/playgram/collections"
+	"github.com/playgram/playgram/crm"
 	"github.com/playgram/playgram/internal/geo"
 	"github.com/playgram/playgram/internal/qrcode"
 	"github.com/playgram/playgram/internal/useragent"
@@ -117,9 +118,8 @@ func Scan(app core.App, in ScanInput) (ScanResult, error) {
 		}
 		res.ScanID = scan.Id
 		if c := rec.GetString("contact"); c != "" {
-			// A scan is an interaction of its contact.
-			if _, err := tx.NonconcurrentDB().NewQuery("UPDATE contacts SET last_interaction_at = {:now} WHERE id = {:id}").
-				Bind(dbx.Params{"now": dt(now), "id": c}).Execute(); err != nil {
+			// A scan is an interaction of its contact: last_interaction_at, daily counter and score.
+			if err := crm.CountInteraction(tx, rec.GetString("workspace"), c, crm.InteractionQRScan, now); err != nil {
 				return err
 			}
 		}
