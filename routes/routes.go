@@ -20,6 +20,7 @@ func Register(app core.App, svc *platform.Services, hub *verify.Hub) {
 		registerVerification(v1, svc, hub)
 		registerBooking(v1, svc)
 		registerWebhooks(v1, svc)
+		registerCRM(v1, svc)
 		registerStatic(se.Router)
 		return se.Next()
 	})
