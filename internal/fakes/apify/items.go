@@ -178,7 +178,7 @@ func tiktokVideo(h string, i int, media string) map[string]any {
 		"authorMeta": map[string]any{"id": fmt.Sprint(hash(h)), "name": h, "nickName": strings.ToUpper(h[:1]) + h[1:],
 			"profileUrl": "https://www.tiktok.com/@" + h, "verified": false, "signature": "Shop in bio", "bioLink": nil,
 			"avatar": fmt.Sprintf("%s/img/tt-avatar-%s.jpg", media, h), "privateAccount": false, "following": 269, "fans": 51200, "heart": 3000000, "video": 259, "digg": 194800},
-		"musicMeta":  map[string]any{"musicName": "original sound", "musicAuthor": h, "musicOriginal": true, "musicId": "7529403355681147665"},
+		"musicMeta":   map[string]any{"musicName": "original sound", "musicAuthor": h, "musicOriginal": true, "musicId": "7529403355681147665"},
 		"webVideoUrl": "https://www.tiktok.com/@" + h + "/video/" + id, "mediaUrls": []string{fmt.Sprintf("%s/video/tt-%s-%d.mp4", media, h, i)},
 		"videoMeta": map[string]any{"height": 1024, "width": 576, "duration": 15, "coverUrl": fmt.Sprintf("%s/img/tt-%s-%d.jpg", media, h, i),
 			"originalCoverUrl": fmt.Sprintf("%s/img/tt-orig-%s-%d.jpg", media, h, i), "definition": "540p", "format": "mp4", "subtitleLinks": []any{}},
