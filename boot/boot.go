@@ -14,6 +14,7 @@ import (
 	"github.com/playgram/playgram/qr"
 	"github.com/playgram/playgram/routes"
 	"github.com/playgram/playgram/seed"
+	"github.com/playgram/playgram/social"
 	"github.com/pocketbase/pocketbase/core"
 
 	_ "github.com/playgram/playgram/pb_migrations"
@@ -56,6 +57,7 @@ func Register(app core.App, cfg platform.Config) (*platform.Services, error) {
 	hooks.Register(app, svc)
 	routes.Register(app, svc)
 	qr.Register(app, svc)
+	social.Register(app, svc)
 
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 		if svc.Config.PublicURL == "" && se.Server != nil {
