@@ -90,7 +90,7 @@ func (s *Service) MediaURL(ws, src string) string {
 // MediaClient is the SSRF-guarded client the proxy fetches with (PLAYGRAM_OUTBOUND_ALLOW applies).
 func (s *Service) MediaClient() (*http.Client, error) {
 	s.mediaHTTPOnce.Do(func() {
-		allow, err := outbound.ParseAllowList(s.svc.Config.OutboundAllow)
+		allow, err := outbound.ParseAllowList(s.OutboundAllow)
 		if err != nil {
 			s.mediaHTTPErr = err
 			return

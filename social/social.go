@@ -52,6 +52,11 @@ type Service struct {
 	MissWait time.Duration
 	// NewApify makes the client for a token; tests shorten its delays.
 	NewApify func(token string) *apify.Client
+	// ApifyToken is the default token (APIFY_TOKEN) used when a workspace has no apify_token secret.
+	ApifyToken string
+	// OutboundAllow is the SSRF guard's allow-list of the media proxy (PLAYGRAM_OUTBOUND_ALLOW); read on the
+	// proxy's first use.
+	OutboundAllow string
 	// Now is the clock of budgets, usage days and rate windows.
 	Now func() time.Time
 
@@ -81,6 +86,7 @@ func Register(app core.App, svc *platform.Services) {
 		settings: newMemo[*wsSettings](30 * time.Second), tools: newMemo[*ToolConfig](30 * time.Second),
 		clients: newMemo[*Client](30 * time.Second), spend: newMemo[float64](30 * time.Second)}
 	s.NewApify = func(token string) *apify.Client { return apify.New(svc.Config.ApifyBaseURL, token) }
+	s.ApifyToken, s.OutboundAllow = svc.Config.ApifyToken, svc.Config.OutboundAllow
 	s.Memory = socialcache.NewMemory(128 << 20)
 	layers := []socialcache.Layer{s.Memory}
 	var locker socialcache.Locker
@@ -245,7 +251,7 @@ func (s *Service) fetch(ctx context.Context, req socialcache.Request) (*socialca
 	d := req.Data.(fetchData)
 	token := s.settingsOf(d.Workspace).ApifyToken
 	if token == "" {
-		token = s.svc.Config.ApifyToken
+		token = s.ApifyToken
 	}
 	if token == "" {
 		return nil, ErrNoApifyToken

@@ -84,7 +84,9 @@ type Redis struct {
 }
 
 // NewRedis returns a Redis-backed counter with keys under prefix.
-func NewRedis(rdb redis.UniversalClient, prefix string) *Redis { return &Redis{rdb: rdb, prefix: prefix} }
+func NewRedis(rdb redis.UniversalClient, prefix string) *Redis {
+	return &Redis{rdb: rdb, prefix: prefix}
+}
 
 var incr = redis.NewScript(`local n = redis.call("INCR", KEYS[1]) if n == 1 then redis.call("PEXPIRE", KEYS[1], ARGV[1]) end return n`)
 
