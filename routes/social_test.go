@@ -13,6 +13,7 @@ import (
 	"github.com/playgram/playgram/collections"
 	"github.com/playgram/playgram/internal/apify"
 	fake "github.com/playgram/playgram/internal/fakes/apify"
+	"github.com/playgram/playgram/internal/socialcache/redistest"
 	"github.com/playgram/playgram/internal/testutil"
 	"github.com/playgram/playgram/jobs"
 	"github.com/playgram/playgram/social"
@@ -701,5 +702,50 @@ func TestPostCategoriesAndPublicFeeds(t *testing.T) {
 	}
 	if res := testutil.Do(env.h, "DELETE", "/api/v1/social/categories/"+summer+"/posts/"+posts.Items[2].ID, "", env.w.Manager.Headers); res.Status != 404 {
 		t.Fatalf("remove twice: %d", res.Status)
+	}
+}
+
+func TestSocialWithRedis(t *testing.T) {
+	url := redistest.Start(t)
+	cfg := testutil.Config()
+	cfg.RedisURL = url
+	app := testutil.NewAppWith(t, cfg)
+	f := fake.New()
+	defer f.Close()
+	s := social.Of(app)
+	if s.Redis == nil {
+		t.Fatal("REDIS_URL did not enable the Redis layer")
+	}
+	s.ApifyToken = fake.Token
+	s.NewApify = func(token string) *apify.Client {
+		c := apify.New(f.URL, token)
+		c.CostDelay = time.Millisecond
+		return c
+	}
+	defer s.Cache.Wait()
+	ws := testutil.Workspace(t, app, "Redis Shop")
+	secret, key := testutil.APIKey(t, app, ws, "social")
+	h := testutil.Handler(t, app)
+	if res := testutil.Do(h, "GET", "/api/v1/social/instagram/redisshop", "", testutil.Bearer(secret)); res.Status != 200 || res.Header.Get("RateLimit-Remaining") != "29" {
+		t.Fatalf("read: %d %v", res.Status, res.Header)
+	}
+	ctx := t.Context()
+	cacheKey := ws.Id + "|instagram|posts|redisshop"
+	if n, err := s.Redis.Exists(ctx, "playgram:social:"+cacheKey).Result(); err != nil || n != 1 {
+		t.Fatalf("entry in redis: %d %v", n, err)
+	}
+	// Limits are counted in Redis, so every process sharing it sees them.
+	keys, _ := s.Redis.Keys(ctx, "playgram:quota:key:"+key.Id+":m@*").Result()
+	if len(keys) != 1 || s.Redis.Get(ctx, keys[0]).Val() != "1" {
+		t.Fatalf("quota keys: %v", keys)
+	}
+	// Memory and database rows gone: Redis answers (and refills memory) without a run.
+	s.Memory.Delete(ctx, cacheKey)
+	_, _ = app.NonconcurrentDB().NewQuery("DELETE FROM social_cache").Execute()
+	if res := testutil.Do(h, "GET", "/api/v1/social/instagram/redisshop", "", testutil.Bearer(secret)); res.Status != 200 || res.Header.Get("X-Cache") != "hit" || f.Runs("") != 1 {
+		t.Fatalf("redis hit: %d %s runs %d", res.Status, res.Header.Get("X-Cache"), f.Runs(""))
+	}
+	if !s.Memory.Has(cacheKey) {
+		t.Fatal("memory not refilled from redis")
 	}
 }
