@@ -128,7 +128,11 @@ func socialRead(e *core.RequestEvent) error {
 
 // socialBody writes the answer without re-encoding the cached items.
 func socialBody(q social.Query, entry *socialcache.Entry, out socialcache.Outcome) []byte {
-	var b bytes.Buffer
+	size := 256 + len(q.Handle)
+	for _, it := range entry.Items {
+		size += len(it) + 1
+	}
+	b := bytes.NewBuffer(make([]byte, 0, size))
 	str := func(s string) { j, _ := json.Marshal(s); b.Write(j) }
 	b.WriteString(`{"platform":`)
 	str(q.Platform)

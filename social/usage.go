@@ -2,6 +2,7 @@ package social
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/playgram/playgram/internal/socialcache"
@@ -11,77 +12,125 @@ import (
 )
 
 // usage counts reads in memory per client and platform per day, and per cache key; FlushUsage writes them.
+// The read path takes a shared lock and bumps atomic counters, so concurrent readers do not queue on it.
 type usage struct {
-	mu      sync.Mutex
+	mu      sync.RWMutex
 	clients map[usageKey]*counts
 	keys    map[string]*counts
 }
 
-type usageKey struct{ ws, client, platform, day string }
+type usageKey struct {
+	ws, client, platform string
+	day                  int64 // days since the Unix epoch (UTC)
+}
 
 type counts struct {
-	requests, hits, stale, misses, refused int64
-	last                                   time.Time
+	requests, hits, stale, misses, refused atomic.Int64
+	last                                   atomic.Int64 // unix nanoseconds of the last read
 }
 
 func newUsage() *usage {
 	return &usage{clients: map[usageKey]*counts{}, keys: map[string]*counts{}}
 }
 
-func (u *usage) count(q Query, client string, out socialcache.Outcome, answered bool, now time.Time) {
+func (u *usage) client(k usageKey) *counts {
+	u.mu.RLock()
+	c := u.clients[k]
+	u.mu.RUnlock()
+	if c != nil {
+		return c
+	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	uk := usageKey{q.Workspace, client, q.Platform, now.UTC().Format("2006-01-02")}
-	c := u.clients[uk]
-	if c == nil {
+	if c = u.clients[k]; c == nil {
 		c = &counts{}
-		u.clients[uk] = c
+		u.clients[k] = c
 	}
-	k := u.keys[q.Key()]
-	if k == nil {
-		k = &counts{}
-		u.keys[q.Key()] = k
+	return c
+}
+
+func (u *usage) key(k string) *counts {
+	u.mu.RLock()
+	c := u.keys[k]
+	u.mu.RUnlock()
+	if c != nil {
+		return c
 	}
-	c.requests++
-	k.requests++
-	k.last = now
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if c = u.keys[k]; c == nil {
+		c = &counts{}
+		u.keys[k] = c
+	}
+	return c
+}
+
+func (u *usage) count(q Query, client string, out socialcache.Outcome, answered bool, now time.Time) {
+	c := u.client(usageKey{q.Workspace, client, q.Platform, now.Unix() / 86400})
+	k := u.key(q.Key())
+	c.requests.Add(1)
+	k.requests.Add(1)
+	k.last.Store(now.UnixNano())
 	if !answered {
 		return
 	}
 	switch out {
 	case socialcache.Hit:
-		c.hits++
-		k.hits++
+		c.hits.Add(1)
+		k.hits.Add(1)
 	case socialcache.Stale:
-		c.stale++
-		k.stale++
+		c.stale.Add(1)
+		k.stale.Add(1)
 	default:
-		c.misses++
-		k.misses++
+		c.misses.Add(1)
+		k.misses.Add(1)
 	}
 }
 
 // Refused counts a request turned away by the client's limits.
 func (s *Service) Refused(ws, client, platform string) {
-	s.usage.mu.Lock()
-	defer s.usage.mu.Unlock()
-	uk := usageKey{ws, client, platform, s.Now().UTC().Format("2006-01-02")}
-	c := s.usage.clients[uk]
-	if c == nil {
-		c = &counts{}
-		s.usage.clients[uk] = c
-	}
-	c.requests++
-	c.refused++
+	c := s.usage.client(usageKey{ws, client, platform, s.Now().Unix() / 86400})
+	c.requests.Add(1)
+	c.refused.Add(1)
+}
+
+type flushed struct{ requests, hits, stale, misses, refused, last int64 }
+
+func take(c *counts) flushed {
+	return flushed{c.requests.Swap(0), c.hits.Swap(0), c.stale.Swap(0), c.misses.Swap(0), c.refused.Swap(0), c.last.Load()}
+}
+
+func giveBack(c *counts, f flushed) {
+	c.requests.Add(f.requests)
+	c.hits.Add(f.hits)
+	c.stale.Add(f.stale)
+	c.misses.Add(f.misses)
+	c.refused.Add(f.refused)
 }
 
 // FlushUsage adds the counts gathered since the last flush to social_usage and social_cache in one
-// transaction; on failure they are kept for the next flush.
+// transaction; on failure they are added back for the next flush.
 func (s *Service) FlushUsage() error {
 	u := s.usage
+	today := s.Now().Unix() / 86400
+	clients, keys := map[usageKey]flushed{}, map[string]flushed{}
 	u.mu.Lock()
-	clients, keys := u.clients, u.keys
-	u.clients, u.keys = map[usageKey]*counts{}, map[string]*counts{}
+	for k, c := range u.clients {
+		if f := take(c); f.requests > 0 {
+			clients[k] = f
+		}
+		if k.day < today-1 {
+			delete(u.clients, k) // no reads can be counted for that day any more
+		}
+	}
+	idle := time.Now().Add(-time.Hour).UnixNano()
+	for k, c := range u.keys {
+		if f := take(c); f.requests > 0 {
+			keys[k] = f
+		} else if c.last.Load() < idle {
+			delete(u.keys, k)
+		}
+	}
 	u.mu.Unlock()
 	if len(clients) == 0 && len(keys) == 0 {
 		return nil
@@ -94,7 +143,8 @@ func (s *Service) FlushUsage() error {
 				ON CONFLICT(workspace, client, platform, day) DO UPDATE SET requests = requests + excluded.requests, hits = hits + excluded.hits,
 				stale = stale + excluded.stale, misses = misses + excluded.misses, refused = refused + excluded.refused, updated = excluded.updated`).
 				Bind(dbx.Params{"id": security.RandomStringWithAlphabet(15, core.DefaultIdAlphabet), "ws": k.ws, "client": k.client, "platform": k.platform,
-					"day": k.day, "r": c.requests, "h": c.hits, "s": c.stale, "m": c.misses, "x": c.refused, "now": now}).Execute()
+					"day": time.Unix(k.day*86400, 0).UTC().Format(time.DateOnly), "r": c.requests, "h": c.hits, "s": c.stale, "m": c.misses,
+					"x": c.refused, "now": now}).Execute()
 			if err != nil {
 				return err
 			}
@@ -102,7 +152,7 @@ func (s *Service) FlushUsage() error {
 		for key, c := range keys {
 			_, err := tx.DB().NewQuery(`UPDATE social_cache SET hits = hits + {:h}, stale_hits = stale_hits + {:s}, misses = misses + {:m},
 				last_read_at = {:last} WHERE key = {:key}`).
-				Bind(dbx.Params{"h": c.hits, "s": c.stale, "m": c.misses, "last": dbTime(c.last), "key": key}).Execute()
+				Bind(dbx.Params{"h": c.hits, "s": c.stale, "m": c.misses, "last": dbTime(time.Unix(0, c.last)), "key": key}).Execute()
 			if err != nil {
 				return err
 			}
@@ -110,22 +160,12 @@ func (s *Service) FlushUsage() error {
 		return nil
 	})
 	if err != nil {
-		u.mu.Lock()
-		for k, c := range clients {
-			if cur := u.clients[k]; cur != nil {
-				cur.requests, cur.hits, cur.stale, cur.misses, cur.refused = cur.requests+c.requests, cur.hits+c.hits, cur.stale+c.stale, cur.misses+c.misses, cur.refused+c.refused
-			} else {
-				u.clients[k] = c
-			}
+		for k, f := range clients {
+			giveBack(u.client(k), f)
 		}
-		for k, c := range keys {
-			if cur := u.keys[k]; cur == nil {
-				u.keys[k] = c
-			} else {
-				cur.hits, cur.stale, cur.misses = cur.hits+c.hits, cur.stale+c.stale, cur.misses+c.misses
-			}
+		for k, f := range keys {
+			giveBack(u.key(k), f)
 		}
-		u.mu.Unlock()
 	}
 	return err
 }
