@@ -46,7 +46,11 @@ func benchSocialHit(b *testing.B, redisURL string, concurrency int) {
 	defer f.Close()
 	s := social.Of(app)
 	s.ApifyToken = fake.Token
-	s.NewApify = func(token string) *apify.Client { c := apify.New(f.URL, token); c.CostDelay = time.Millisecond; return c }
+	s.NewApify = func(token string) *apify.Client {
+		c := apify.New(f.URL, token)
+		c.CostDelay = time.Millisecond
+		return c
+	}
 	ws := testutil.Workspace(b, app, "Bench Shop")
 	secret, key := testutil.APIKey(b, app, ws, "social")
 	coll, _ := app.FindCollectionByNameOrId(collections.APIClients)
