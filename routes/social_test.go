@@ -322,6 +322,19 @@ func TestSocialTierLimitsAndHeaders(t *testing.T) {
 	if res := env.get("/api/v1/social/instagram/natgeo", testutil.Bearer(other)); res.Status != 200 || res.Header.Get("RateLimit-Limit") != "1" {
 		t.Fatalf("configured tier: %d %v", res.Status, res.Header)
 	}
+	// Admins manage clients through the collection API, with keys of their own workspace only.
+	globex, _ := env.app.FindRecordById(collections.Workspaces, env.w.Globex)
+	_, gkey := testutil.APIKey(t, env.app, globex, "social")
+	_, akey := testutil.APIKey(t, env.app, ws, "social")
+	if res := testutil.Do(env.h, "POST", "/api/collections/api_clients/records", `{"workspace":"`+env.w.Acme+`","name":"x","tier":"pro","key":"`+gkey.Id+`"}`, env.w.Admin.Headers); res.Status != 400 {
+		t.Fatalf("another workspace's key: %d %s", res.Status, res.Body)
+	}
+	if res := testutil.Do(env.h, "POST", "/api/collections/api_clients/records", `{"workspace":"`+env.w.Acme+`","name":"x","tier":"pro","key":"`+akey.Id+`"}`, env.w.Manager.Headers); res.Status == 200 {
+		t.Fatal("managers cannot create clients")
+	}
+	if res := testutil.Do(env.h, "POST", "/api/collections/api_clients/records", `{"workspace":"`+env.w.Acme+`","name":"x","tier":"pro","key":"`+akey.Id+`"}`, env.w.Admin.Headers); res.Status != 200 {
+		t.Fatalf("admin creates a client: %d %s", res.Status, res.Body)
+	}
 	// Disabled clients are refused.
 	c, _ := env.app.FindRecordById(collections.APIClients, clientID)
 	c.Set("disabled", true)
