@@ -293,6 +293,15 @@ func (n normalizer) googleReview(r raw) Review {
 	return rv
 }
 
+// shapes turn one actor item into its normalized value and the id that deduplicates it.
+var shapes = map[string]func(n normalizer, r raw) (any, string){
+	"instagram/posts":   func(n normalizer, r raw) (any, string) { p := n.instagramPost(r); return p, p.ID },
+	"instagram/profile": func(n normalizer, r raw) (any, string) { p := n.instagramProfile(r); return p, p.Handle },
+	"tiktok/posts":      func(n normalizer, r raw) (any, string) { p := n.tiktokPost(r); return p, p.ID },
+	"tiktok/profile":    func(n normalizer, r raw) (any, string) { p := n.tiktokProfile(r); return p, p.Handle },
+	"google/reviews":    func(n normalizer, r raw) (any, string) { rv := n.googleReview(r); return rv, rv.ID },
+}
+
 // Normalize turns a run's items into normalized items for platform and type. found is false when the source
 // says the handle does not exist.
 func (n normalizer) Normalize(platform, typ string, items []json.RawMessage, limit int) (out []json.RawMessage, found bool) {
@@ -307,26 +316,12 @@ func (n normalizer) Normalize(platform, typ string, items []json.RawMessage, lim
 			continue
 		}
 		errorsOnly = false
-		var v any
-		var id string
-		switch platform + "/" + typ {
-		case "instagram/posts":
-			p := n.instagramPost(r)
-			v, id = p, p.ID
-		case "instagram/profile":
-			p := n.instagramProfile(r)
-			v, id = p, p.Handle
-		case "tiktok/posts":
-			p := n.tiktokPost(r)
-			v, id = p, p.ID
-		case "tiktok/profile":
-			p := n.tiktokProfile(r)
-			v, id = p, p.Handle
-		case "google/reviews":
-			rv := n.googleReview(r)
-			v, id = rv, rv.ID
+		shape, ok := shapes[platform+"/"+typ]
+		if !ok {
+			continue
 		}
-		if v == nil || id == "" || seen[id] {
+		v, id := shape(n, r)
+		if id == "" || seen[id] {
 			continue
 		}
 		seen[id] = true

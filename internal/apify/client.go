@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/playgram/playgram/internal/ratelimit"
 )
 
 // DefaultBaseURL is APIFY_BASE_URL's default.
@@ -144,14 +146,7 @@ func (c *Client) sleep(ctx context.Context, d time.Duration) error {
 	if c.Sleep != nil {
 		return c.Sleep(ctx, d)
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return ratelimit.System().Sleep(ctx, d)
 }
 
 // ActorPath turns "user/name" into the "user~name" form used in paths; ids and "user~name" pass unchanged.
