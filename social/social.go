@@ -208,8 +208,14 @@ type fetchData struct {
 	Client string
 }
 
+// request is the cache request of a query: at least the tool's default_limit items are fetched, so smaller
+// answers of the same key share one entry.
 func (s *Service) request(q Query, cfg *ToolConfig, client string) socialcache.Request {
-	return socialcache.Request{Key: q.Key(), Limit: q.Limit, TTL: cfg.TTL(q.Type), Data: fetchData{Query: q, Client: client}}
+	n := q.Limit
+	if q.Type != "profile" {
+		n = max(n, cfg.DefaultLimit)
+	}
+	return socialcache.Request{Key: q.Key(), Limit: n, TTL: cfg.TTL(q.Type), Data: fetchData{Query: q, Client: client}}
 }
 
 // Errors of Read.

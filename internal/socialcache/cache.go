@@ -163,6 +163,9 @@ func New(opts Options) *Cache {
 func (c *Cache) Get(ctx context.Context, req Request, ro ReadOptions) (*Entry, Outcome, error) {
 	now := c.opts.Now()
 	e := c.lookup(ctx, req.Key)
+	if e != nil && !e.NotFound && e.Limit > req.Limit {
+		req.Limit = e.Limit // a refresh keeps what the entry had, so readers of different sizes do not thrash it
+	}
 	if e != nil && e.Covers(req.Limit) {
 		fresh := now.Before(e.FreshUntil) && (ro.MaxAge <= 0 || e.NotFound || now.Sub(e.FetchedAt) < ro.MaxAge)
 		switch {

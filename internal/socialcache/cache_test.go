@@ -322,3 +322,24 @@ func TestMemoryQuotaWindows(t *testing.T) {
 		t.Fatal("a new minute starts over")
 	}
 }
+
+func TestRefreshKeepsTheEntrysSize(t *testing.T) {
+	clk := &clock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	src := newSource()
+	c := socialcache.New(socialcache.Options{Layers: []socialcache.Layer{socialcache.NewMemory(1 << 20)}, Fetch: src.fetch, Now: clk.Now})
+	big := req("k")
+	big.Limit = 10
+	if _, _, err := c.Get(context.Background(), big, socialcache.ReadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(2 * time.Hour)
+	small := req("k")
+	small.Limit = 2
+	if _, out, _ := c.Get(context.Background(), small, socialcache.ReadOptions{}); out != socialcache.Stale {
+		t.Fatal(out)
+	}
+	c.Wait()
+	if e, out, _ := c.Get(context.Background(), big, socialcache.ReadOptions{}); out != socialcache.Hit || len(e.Items) != 10 || src.count("k") != 2 {
+		t.Fatalf("a small reader's refresh shrank the entry: %s %d", out, len(e.Items))
+	}
+}
