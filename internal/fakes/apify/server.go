@@ -11,6 +11,7 @@ package apify
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"image"
@@ -19,11 +20,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/playgram/playgram/internal/ratelimit"
 )
 
 // Token is the fake account's API token.
@@ -55,17 +59,21 @@ type Server struct {
 	TotalItems int
 	// MediaBase is where item media URLs point (default this server's /cdn).
 	MediaBase string
-	tokens    map[string]bool
-	rateLeft  int // answer 429 to this many next requests
-	payment   bool
-	runs      map[string]*run
-	datasets  map[string][]json.RawMessage
-	order     []string // run ids in start order
-	nextID    int
-	active    map[string]int // running runs per input key
-	maxActive map[string]int
-	runsByKey map[string]int
-	requests  []string
+	// DeliverTwice sends every run webhook twice (Apify may duplicate deliveries).
+	DeliverTwice bool
+	tokens       map[string]bool
+	rateLeft     int // answer 429 to this many next requests
+	perResource  *ratelimit.KeyedWindow
+	deliveries   []Delivery
+	payment      bool
+	runs         map[string]*run
+	datasets     map[string][]json.RawMessage
+	order        []string // run ids in start order
+	nextID       int
+	active       map[string]int // running runs per input key
+	maxActive    map[string]int
+	runsByKey    map[string]int
+	requests     []string
 }
 
 type run struct {
@@ -76,6 +84,21 @@ type run struct {
 	Reads, ReadsAfterEnd            int
 	Items                           int
 	counted                         bool
+	webhooks                        []webhook
+	delivered                       bool
+}
+
+type webhook struct {
+	EventTypes []string `json:"eventTypes"`
+	RequestURL string   `json:"requestUrl"`
+}
+
+// Delivery is one webhook POST the fake made.
+type Delivery struct {
+	URL       string
+	EventType string
+	Status    int
+	Err       error
 }
 
 // New starts a fake; Close it when done.
@@ -100,6 +123,24 @@ func (s *Server) Set(f func(*Server)) {
 
 // RateLimitNext makes the next n requests answer 429 rate-limit-exceeded.
 func (s *Server) RateLimitNext(n int) { s.Set(func(s *Server) { s.rateLeft = n }) }
+
+// LimitPerResource answers 429 once a resource (an actor, a run, a dataset) gets more than n requests within a
+// second; 0 turns it off.
+func (s *Server) LimitPerResource(n int) {
+	s.Set(func(s *Server) {
+		s.perResource = nil
+		if n > 0 {
+			s.perResource = ratelimit.NewKeyedWindow(n, time.Second)
+		}
+	})
+}
+
+// Deliveries lists the webhook POSTs made so far.
+func (s *Server) Deliveries() []Delivery {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Delivery(nil), s.deliveries...)
+}
 
 // PaymentRequired makes run starts answer 402 while on.
 func (s *Server) PaymentRequired(on bool) { s.Set(func(s *Server) { s.payment = on }) }
@@ -189,6 +230,17 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	if len(parts) >= 3 {
+		s.mu.Lock()
+		pr := s.perResource
+		s.mu.Unlock()
+		if pr != nil {
+			if ok, _ := pr.AllowAt(parts[1]+"/"+parts[2], time.Now()); !ok {
+				writeErr(w, apiErr{429, "rate-limit-exceeded", "You have exceeded the rate limit of requests per second for this resource"})
+				return
+			}
+		}
+	}
 	if len(parts) < 2 || parts[0] != "v2" {
 		writeErr(w, apiErr{404, "page-not-found", "This page was not found."})
 		return
@@ -318,8 +370,22 @@ func (s *Server) start(r *http.Request, a *actor) (*run, *apiErr) {
 	now := time.Now()
 	rn := &run{ID: fmt.Sprintf("run%014d", s.nextID), ActID: a.id, Dataset: fmt.Sprintf("ds%015d", s.nextID), Status: "READY",
 		Key: key, Started: now, Ends: now.Add(s.RunDuration), Fail: fail, Items: len(items)}
+	if enc := r.URL.Query().Get("webhooks"); enc != "" {
+		raw, err := base64.StdEncoding.DecodeString(enc)
+		if err != nil {
+			raw, err = base64.URLEncoding.DecodeString(enc)
+		}
+		if err != nil || json.Unmarshal(raw, &rn.webhooks) != nil {
+			return nil, &apiErr{400, "invalid-parameter", "webhooks must be a base64-encoded JSON array"}
+		}
+	}
 	s.runs[rn.ID] = rn
 	s.order = append(s.order, rn.ID)
+	time.AfterFunc(s.RunDuration, func() {
+		s.mu.Lock()
+		s.advance(rn, time.Now())
+		s.mu.Unlock()
+	})
 	s.datasets[rn.Dataset] = items
 	s.runsByKey[key]++
 	s.active[key]++
@@ -347,9 +413,57 @@ func (s *Server) advance(rn *run, now time.Time) {
 		rn.counted = true
 		s.active[rn.Key]--
 	}
+	if (rn.Status != "READY" && rn.Status != "RUNNING") && !rn.delivered && len(rn.webhooks) > 0 {
+		rn.delivered = true
+		s.deliver(rn)
+	}
 }
 
-func (s *Server) runObject(rn *run) map[string]any {
+// deliver POSTs the default webhook body for the run's terminal event to each matching ad-hoc webhook.
+// Callers hold s.mu.
+func (s *Server) deliver(rn *run) {
+	event := "ACTOR.RUN." + strings.ReplaceAll(rn.Status, "-", "_")
+	body, _ := json.Marshal(map[string]any{
+		"userId": "7sT5jcggjjA9fNcxF", "createdAt": time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), "eventType": event,
+		"eventData": map[string]any{"actorId": rn.ActID, "actorRunId": rn.ID}, "resource": s.runObjectAs(rn, false),
+	})
+	times := 1
+	if s.DeliverTwice {
+		times = 2
+	}
+	for i, wh := range rn.webhooks {
+		if !slices.Contains(wh.EventTypes, event) {
+			continue
+		}
+		for n := 0; n < times; n++ {
+			dispatch := fmt.Sprintf("dsp%s%d", rn.ID[3:], i)
+			go func(url string) {
+				req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+				d := Delivery{URL: url, EventType: event}
+				if err == nil {
+					req.Header.Set("Content-Type", "application/json")
+					req.Header.Set("X-Apify-Webhook", fmt.Sprintf("whk%s%d", rn.ID[3:], i))
+					req.Header.Set("X-Apify-Webhook-Dispatch-Id", dispatch)
+					req.Header.Set("X-Apify-Request-Origin", "WEBHOOK")
+					var resp *http.Response
+					if resp, err = http.DefaultClient.Do(req); err == nil {
+						d.Status = resp.StatusCode
+						resp.Body.Close()
+					}
+				}
+				d.Err = err
+				s.mu.Lock()
+				s.deliveries = append(s.deliveries, d)
+				s.mu.Unlock()
+			}(wh.RequestURL)
+		}
+	}
+}
+
+func (s *Server) runObject(rn *run) map[string]any { return s.runObjectAs(rn, true) }
+
+// runObjectAs renders a run; read says whether this counts as an API read (webhook bodies do not).
+func (s *Server) runObjectAs(rn *run, read bool) map[string]any {
 	var finished, usage any
 	if rn.Status != "READY" && rn.Status != "RUNNING" {
 		finished = rn.Ends.UTC().Format("2006-01-02T15:04:05.000Z")
@@ -357,9 +471,13 @@ func (s *Server) runObject(rn *run) map[string]any {
 		if rn.ReadsAfterEnd > 0 {
 			usage = s.CostPerRun + s.CostPerItem*float64(rn.Items)
 		}
-		rn.ReadsAfterEnd++
+		if read {
+			rn.ReadsAfterEnd++
+		}
 	}
-	rn.Reads++
+	if read {
+		rn.Reads++
+	}
 	return map[string]any{
 		"id": rn.ID, "actId": rn.ActID, "userId": "7sT5jcggjjA9fNcxF", "actorTaskId": nil,
 		"startedAt": rn.Started.UTC().Format("2006-01-02T15:04:05.000Z"), "finishedAt": finished, "status": rn.Status,
