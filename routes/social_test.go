@@ -344,6 +344,19 @@ func TestSocialTierLimitsAndHeaders(t *testing.T) {
 	if res := env.get("/api/v1/social/instagram/natgeo", key); res.Status != 403 {
 		t.Fatalf("disabled: %d", res.Status)
 	}
+	// A tier change applies to existing clients at once.
+	ws.Set("settings", map[string]any{"social": map[string]any{"tiers": map[string]any{"free": map[string]any{"rpm": 7}}}})
+	if err := env.app.Save(ws); err != nil {
+		t.Fatal(err)
+	}
+	if res := env.get("/api/v1/social/instagram/natgeo", testutil.Bearer(other)); res.Header.Get("RateLimit-Limit") != "7" {
+		t.Fatalf("changed tier: %v", res.Header)
+	}
+	// The workspace's social tool decides which platforms it serves.
+	testutil.Tool(t, env.app, ws, "social", "Site feed", map[string]any{"platforms": []any{"tiktok"}})
+	if res := env.get("/api/v1/social/instagram/natgeo", testutil.Bearer(env.w.SocialKey)); res.Status != 403 || !strings.Contains(res.Body, "does not serve instagram") {
+		t.Fatalf("tool platforms: %d %s", res.Status, res.Body)
+	}
 }
 
 func TestSocialCostsAndBudgetCutOff(t *testing.T) {

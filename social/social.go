@@ -138,6 +138,7 @@ func Register(app core.App, svc *platform.Services) {
 	app.OnRecordAfterDeleteSuccess(collections.APIClients).BindFunc(forgetClients)
 	app.OnRecordAfterUpdateSuccess(collections.Workspaces).BindFunc(func(e *core.RecordEvent) error {
 		s.settings.forget(e.Record.Id)
+		s.clients.clear() // tiers may have changed
 		return e.Next()
 	})
 	app.OnRecordCreate(collections.PostCategories).BindFunc(func(e *core.RecordEvent) error {
