@@ -210,7 +210,7 @@ func TestSocialOneRunPerKeyUnderConcurrentMissesAndStaleRefresh(t *testing.T) {
 	}
 
 	// Past freshness: readers get the stale data at once, and one refresh runs in the background.
-	_, err := env.app.NonconcurrentDB().NewQuery("UPDATE social_cache SET fresh_until = '2000-01-01 00:00:00.000Z' WHERE key = {:k}").
+	_, err := env.app.NonconcurrentDB().NewQuery("UPDATE social_cache SET fetched_at = '2000-01-01 00:00:00.000Z', fresh_until = '2000-01-01 00:00:00.000Z' WHERE key = {:k}").
 		Bind(dbx.Params{"k": env.w.Acme + "|instagram|posts|busyshop"}).Execute()
 	if err != nil {
 		t.Fatal(err)

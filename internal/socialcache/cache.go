@@ -81,7 +81,9 @@ type Fetcher func(ctx context.Context, req Request) (*Entry, error)
 
 // ReadOptions are per-read choices.
 type ReadOptions struct {
-	// MaxAge, when set, treats entries older than it as stale for this reader (a client tier's freshness).
+	// MaxAge, when set, replaces the entry's freshness deadline for this reader (a client tier's freshness):
+	// shorter, and older entries are stale and refreshed; longer, and the reader takes older data as a hit
+	// without causing a refresh. Not-found entries keep their own deadline.
 	MaxAge time.Duration
 	// NoFetch serves whatever is cached, however old, and never asks the source (a spent budget).
 	NoFetch bool
@@ -167,7 +169,10 @@ func (c *Cache) Get(ctx context.Context, req Request, ro ReadOptions) (*Entry, O
 		req.Limit = e.Limit // a refresh keeps what the entry had, so readers of different sizes do not thrash it
 	}
 	if e != nil && e.Covers(req.Limit) {
-		fresh := now.Before(e.FreshUntil) && (ro.MaxAge <= 0 || e.NotFound || now.Sub(e.FetchedAt) < ro.MaxAge)
+		fresh := now.Before(e.FreshUntil)
+		if ro.MaxAge > 0 && !e.NotFound {
+			fresh = now.Sub(e.FetchedAt) < ro.MaxAge
+		}
 		switch {
 		case fresh:
 			return e, Hit, nil
