@@ -295,6 +295,9 @@ func (c *Cache) start(req Request) *call {
 		c.mu.Lock()
 		delete(c.inflight, req.Key)
 		if cl.err != nil {
+			if len(c.failed) > 10_000 {
+				c.failed = map[string]time.Time{} // bounded: a pause is an optimisation, not a promise
+			}
 			c.failed[req.Key] = c.opts.Now().Add(c.opts.RetryAfterError)
 			c.opts.OnError(req.Key, cl.err)
 		} else {
