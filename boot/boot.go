@@ -17,6 +17,7 @@ import (
 	"github.com/playgram/playgram/qr"
 	"github.com/playgram/playgram/routes"
 	"github.com/playgram/playgram/seed"
+	"github.com/playgram/playgram/social"
 	"github.com/playgram/playgram/verify"
 	"github.com/playgram/playgram/webhooks"
 	"github.com/pocketbase/pocketbase/core"
@@ -73,6 +74,7 @@ func Register(app core.App, cfg platform.Config) (*platform.Services, error) {
 	qr.Register(app, svc)
 	verify.Register(app, svc, hub)
 	crm.Register(app, svc)
+	social.Register(app, svc)
 
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 		if svc.Config.PublicURL == "" && se.Server != nil {

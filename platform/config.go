@@ -24,6 +24,12 @@ type Config struct {
 	OutboundAllow string
 	// ManychatBaseURL is MANYCHAT_BASE_URL.
 	ManychatBaseURL string
+	// ApifyToken is APIFY_TOKEN, the default Apify token (a workspace's apify_token secret overrides it).
+	ApifyToken string
+	// ApifyBaseURL is APIFY_BASE_URL.
+	ApifyBaseURL string
+	// RedisURL is REDIS_URL: when set, the social cache and API client limits are shared through Redis.
+	RedisURL string
 	// JobWorkers is how many jobs run at once in this process.
 	JobWorkers int
 	// JobPollInterval is how often idle workers look for due jobs (they are also woken on enqueue).
@@ -48,6 +54,7 @@ func (c Config) OutboundAllowList() ([]netip.Prefix, error) {
 func DefaultConfig() Config {
 	return Config{
 		ManychatBaseURL:       "https://api.manychat.com",
+		ApifyBaseURL:          "https://api.apify.com",
 		JobWorkers:            4,
 		JobPollInterval:       time.Second,
 		KeyUsageFlushInterval: 10 * time.Second,
@@ -77,6 +84,11 @@ func ConfigFromEnv() (Config, error) {
 	if v := os.Getenv("MANYCHAT_BASE_URL"); v != "" {
 		c.ManychatBaseURL = strings.TrimRight(v, "/")
 	}
+	c.ApifyToken = os.Getenv("APIFY_TOKEN")
+	if v := os.Getenv("APIFY_BASE_URL"); v != "" {
+		c.ApifyBaseURL = strings.TrimRight(v, "/")
+	}
+	c.RedisURL = os.Getenv("REDIS_URL")
 	if v := os.Getenv("PLAYGRAM_JOB_WORKERS"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 256 {

@@ -21,6 +21,7 @@ func Register(app core.App, svc *platform.Services, hub *verify.Hub) {
 		registerBooking(v1, svc)
 		registerWebhooks(v1, svc)
 		registerCRM(v1, svc)
+		registerSocial(v1, svc)
 		registerStatic(se.Router)
 		return se.Next()
 	})
