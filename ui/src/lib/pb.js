@@ -1,0 +1,43 @@
+import PocketBase from 'pocketbase';
+
+// One client for the whole app; same origin, so the CSP's default-src 'self' covers every request.
+export const pb = new PocketBase(location.origin);
+pb.autoCancellation(false);
+
+// api calls a Playgram /api/v1 route with the signed-in member's token.
+export function api(path, { method = 'GET', body, query } = {}) {
+  return pb.send('/api/v1' + path, { method, body, query });
+}
+
+// fieldErrors turns a PocketBase/Playgram error into {field: message} (plus _ for the general message).
+export function fieldErrors(err) {
+  const out = {};
+  const data = err?.response?.data || err?.data?.data || {};
+  for (const [k, v] of Object.entries(data)) out[k] = v?.message || String(v);
+  out._ = err?.response?.message || err?.message || 'Something went wrong.';
+  return out;
+}
+
+export function errorMessage(err) {
+  const fe = fieldErrors(err);
+  const fields = Object.entries(fe).filter(([k]) => k !== '_');
+  return fields.length ? fields.map(([k, v]) => `${k}: ${v}`).join('; ') : fe._;
+}
+
+export function fmtTime(s) {
+  if (!s) return '—';
+  const d = new Date(s.replace(' ', 'T'));
+  return isNaN(d) ? s : d.toLocaleString();
+}
+
+// download fetches a signed-in route (e.g. a CSV export) and saves it; a plain link would carry no token.
+export async function download(path, filename) {
+  const res = await fetch('/api/v1' + path, { headers: { Authorization: pb.authStore.token } });
+  if (!res.ok) throw new Error(`Export failed (${res.status})`);
+  const url = URL.createObjectURL(await res.blob());
+  const a = Object.assign(document.createElement('a'), { href: url, download: filename });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
