@@ -2,6 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, launch, newPage, signIn, axe, shot, seedBookings } from './harness.js';
+import { startMailbox, useMailbox } from './mailbox.js';
 
 let server, browser;
 before(async () => { server = await startServer(); browser = await launch(); });
@@ -157,3 +158,143 @@ for (const look of looks) {
     });
   });
 }
+
+test('signs in with an emailed code, and a member with MFA passes the second step', async () => {
+  const mailbox = await startMailbox();
+  try {
+    await useMailbox(server, mailbox);
+    // OTP alone: the demo owner.
+    await withPage({}, async (page) => {
+      await page.goto(server.base + '/');
+      await page.getByRole('button', { name: 'Email code' }).click();
+      await page.getByLabel('Email').fill(server.owner.email);
+      const seen = mailbox.messages.length;
+      await page.getByRole('button', { name: 'Email me a code' }).click();
+      await page.getByLabel('One-time code').waitFor();
+      await page.getByLabel('One-time code').fill(await mailbox.code(server.owner.email, seen));
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('heading', { name: 'Home' }).waitFor();
+    });
+    // Password, then the MFA step, for a viewer who turned MFA on; a viewer sees no write controls.
+    const email = 'mfa-viewer@example.com';
+    const password = 'viewer-password-123';
+    await server.request('POST', '/api/collections/users/records', {
+      email, password, passwordConfirm: password, name: 'Vera Viewer', workspace: server.user.workspace,
+      role: 'viewer', mfa_enabled: true, verified: true,
+    }, server.suToken);
+    await withPage({}, async (page) => {
+      await page.goto(server.base + '/');
+      await page.getByLabel('Email').fill(email);
+      await page.getByLabel('Password').fill(password);
+      const seen = mailbox.messages.length;
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByText('Second step').waitFor();
+      await page.getByLabel('One-time code').fill(await mailbox.code(email, seen));
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('heading', { name: 'Home' }).waitFor();
+      await page.getByRole('link', { name: 'QR codes' }).click();
+      await page.getByRole('heading', { name: 'QR codes', level: 1 }).waitFor();
+      assert.equal(await page.getByRole('heading', { name: 'New QR code' }).count(), 0, 'a viewer sees no create form');
+      assert.equal(await page.getByRole('button', { name: 'Revoke' }).count(), 0, 'a viewer sees no revoke buttons');
+    });
+  } finally {
+    await mailbox.close();
+  }
+});
+
+test('tools show the server field errors inline, save versions and restore one', async () => {
+  await withPage({}, async (page) => {
+    await signIn(page, server);
+    await page.getByRole('link', { name: 'Tools' }).click();
+    await page.getByRole('button', { name: 'Appointments' }).click();
+    const duration = page.getByLabel('Duration (min)');
+    await duration.fill('2');
+    await page.getByRole('button', { name: 'Save as a new version' }).click();
+    await page.getByTestId('error-duration_minutes').waitFor();
+    assert.equal(await duration.getAttribute('aria-invalid'), 'true');
+    await duration.fill('60');
+    await page.getByRole('button', { name: 'Save as a new version' }).click();
+    await page.locator('.toast').getByText(/Appointments saved as version 2/).waitFor();
+    assert.equal(await page.getByTestId('error-duration_minutes').count(), 0);
+    await page.getByRole('button', { name: 'Restore v1' }).click();
+    await page.locator('.toast').getByText(/Restored version 1 as version 3/).waitFor();
+    assert.equal(await page.getByLabel('Duration (min)').inputValue(), '45');
+  });
+});
+
+test('API keys: the secret is shown once, rotate shows a new one, revoke stops it', async () => {
+  await withPage({}, async (page) => {
+    page.on('dialog', (d) => d.accept());
+    await signIn(page, server);
+    await page.getByRole('link', { name: 'API keys' }).click();
+    await page.getByLabel('Name').fill('Counter tablet');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const first = (await page.getByTestId('secret').textContent()).trim();
+    assert.match(first, /^pgk_/);
+    const ping = (key) => fetch(server.base + '/api/v1/ping', { headers: { Authorization: 'Bearer ' + key } }).then((r) => r.status);
+    assert.equal(await ping(first), 200);
+    await page.getByRole('button', { name: 'I have saved it' }).click();
+    assert.equal(await page.getByTestId('secret').count(), 0, 'the secret is gone once dismissed');
+    const row = page.getByRole('row', { name: /Counter tablet/ });
+    await row.getByRole('button', { name: 'Rotate' }).click();
+    const second = (await page.getByTestId('secret').textContent()).trim();
+    assert.notEqual(second, first);
+    assert.equal(await ping(second), 200);
+    await row.getByRole('button', { name: 'Revoke' }).click();
+    await row.getByRole('cell', { name: 'revoked' }).waitFor();
+    assert.equal(await ping(second), 401);
+  });
+});
+
+test('webhooks: the secret is shown once and a delivery can be replayed', async () => {
+  const { createServer } = await import('node:http');
+  let received = 0;
+  const receiver = createServer((req, res) => { received++; req.resume(); req.on('end', () => res.end('ok')); });
+  await new Promise((r) => receiver.listen(0, '127.0.0.1', r));
+  try {
+    await withPage({}, async (page) => {
+      await signIn(page, server);
+      await page.getByRole('link', { name: 'Webhooks' }).click();
+      await page.getByLabel('URL').fill(`http://127.0.0.1:${receiver.address().port}/hook`);
+      await page.getByRole('button', { name: 'Add endpoint' }).click();
+      assert.ok((await page.getByTestId('secret').textContent()).trim().length >= 16);
+      await page.getByRole('button', { name: 'I have saved it' }).click();
+      await page.getByRole('cell', { name: /127\.0\.0\.1/ }).first().waitFor();
+      // Something happens in the workspace: a new QR code is an event, delivered to the endpoint.
+      const tools = await server.request('GET', `/api/collections/tools/records?filter=${encodeURIComponent("type='qr'")}`);
+      await server.request('POST', '/api/v1/qr', { tool: tools.items[0].id, label: 'webhook test' });
+      const deadline = Date.now() + 20000;
+      while (!(await page.getByRole('cell', { name: 'succeeded' }).count())) {
+        if (Date.now() > deadline) throw new Error(`no succeeded delivery (receiver got ${received})`);
+        await page.waitForTimeout(500);
+        await page.getByLabel('Status').selectOption('succeeded');
+      }
+      const before = received;
+      await page.getByRole('button', { name: 'Replay' }).first().click();
+      await page.locator('.toast').getByText('Replay queued').waitFor();
+      while (received === before) {
+        if (Date.now() > deadline + 10000) throw new Error('the replay never arrived');
+        await page.waitForTimeout(200);
+      }
+    });
+  } finally {
+    receiver.close();
+  }
+});
+
+test('contacts: search finds a contact and opens its page', async () => {
+  const c = await server.request('POST', '/api/collections/contacts/records', {
+    workspace: server.user.workspace, name: 'Dora Example', ig_username: 'dora.example', email: 'dora@example.com', source: 'manual', local_tags: ['vip'],
+  });
+  await withPage({ width: 375, height: 800 }, async (page) => {
+    await signIn(page, server);
+    await page.goto(server.base + '/#/contacts');
+    await page.getByLabel('Search contacts').fill('Dora');
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    await page.getByRole('link', { name: 'Dora Example' }).click();
+    await page.getByRole('heading', { name: 'Dora Example', level: 1 }).waitFor();
+    assert.ok(page.url().endsWith('#/contacts/' + c.id));
+    await page.getByText('@dora.example').waitFor();
+    await page.getByText('vip').waitFor();
+  });
+});

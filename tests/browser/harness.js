@@ -28,7 +28,7 @@ export async function startServer() {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const proc = spawn(bin, ['serve', '--http', `127.0.0.1:${port}`, '--dir', dir], {
-    env: { ...process.env, PLAYGRAM_NO_DEMO: '0', PLAYGRAM_PUBLIC_URL: base, TZ: 'UTC' },
+    env: { ...process.env, PLAYGRAM_NO_DEMO: '0', PLAYGRAM_PUBLIC_URL: base, PLAYGRAM_OUTBOUND_ALLOW: '127.0.0.0/8', TZ: 'UTC' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
