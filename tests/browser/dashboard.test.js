@@ -56,6 +56,25 @@ test('creates a QR code and sees its scan appear live', async () => {
   });
 });
 
+test('Home updates its feed and KPIs live from the event log', async () => {
+  await withPage({}, async (page) => {
+    await signIn(page, server);
+    const scansToday = page.getByTestId('kpis').locator('.kpi', { hasText: 'Scans today' }).locator('strong');
+    await scansToday.waitFor();
+    const before = Number(await scansToday.textContent());
+    const tools = await server.request('GET', `/api/collections/tools/records?filter=${encodeURIComponent("type='qr'")}`);
+    const qr = await server.request('POST', '/api/v1/qr', { tool: tools.items[0].id, label: 'home feed' });
+    await page.getByTestId('feed').getByText(`qr created — ${qr.code}`).waitFor({ timeout: 10000 });
+    await server.request('POST', '/api/v1/qr/scan', { code: qr.code });
+    await page.getByTestId('feed').getByText(new RegExp(`qr scanned.*${qr.code}|${qr.code}`)).first().waitFor();
+    await page.waitForFunction((n) => Number(document.querySelector('[data-testid=kpis] .kpi strong').textContent) === n, before + 1, { timeout: 10000 });
+    await page.getByTestId('live').filter({ hasText: 'New activity' }).waitFor();
+    // The chart's numbers are also available as a table.
+    await page.getByRole('button', { name: 'View as table' }).click();
+    await page.getByRole('columnheader', { name: 'Scans' }).waitFor();
+  });
+});
+
 test('drags a booking to a new time, undoes it, and a refused move rolls back', async () => {
   const seeded = await seedBookings(server);
   // Tall enough that the whole 08:00–20:00 grid is on screen: HTML5 drag and drop does not scroll mid-drag.
