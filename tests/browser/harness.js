@@ -22,9 +22,11 @@ function freePort() {
   });
 }
 
-export async function startServer() {
+// startServer starts a new server with a fresh data dir; with opts.dir and opts.owner it starts again on an
+// existing one (the owner's password is printed only on the first start).
+export async function startServer(opts = {}) {
   const bin = process.env.PLAYGRAM_BIN || path.join(root, 'bin/playgram');
-  const dir = mkdtempSync(path.join(tmpdir(), 'playgram-ui-'));
+  const dir = opts.dir || mkdtempSync(path.join(tmpdir(), 'playgram-ui-'));
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const proc = spawn(bin, ['serve', '--http', `127.0.0.1:${port}`, '--dir', dir], {
@@ -37,7 +39,7 @@ export async function startServer() {
   const deadline = Date.now() + 30000;
   for (;;) {
     if (proc.exitCode !== null) throw new Error('playgram exited:\n' + out);
-    try { if ((await fetch(base + '/api/health')).ok && /demo owner/.test(out)) break; } catch {}
+    try { if ((await fetch(base + '/api/health')).ok && (opts.owner || /demo owner/.test(out))) break; } catch {}
     if (Date.now() > deadline) throw new Error('playgram did not start:\n' + out);
     await new Promise((r) => setTimeout(r, 150));
   }
@@ -45,9 +47,13 @@ export async function startServer() {
   const su = out.match(/superuser (\S+)\s+password (\S+)/);
   const server = {
     base, proc, dir,
-    owner: { email: owner[1], password: owner[2] },
+    owner: opts.owner || { email: owner[1], password: owner[2] },
     superuser: su ? { email: su[1], password: su[2] } : null,
-    async stop() { proc.kill('SIGTERM'); await new Promise((r) => proc.once('exit', r)); rmSync(dir, { recursive: true, force: true }); },
+    async stop({ keep = false } = {}) {
+      proc.kill('SIGTERM');
+      await new Promise((r) => proc.once('exit', r));
+      if (!keep) rmSync(dir, { recursive: true, force: true });
+    },
   };
   bind(server);
   const auth = await server.request('POST', '/api/collections/users/auth-with-password', { identity: server.owner.email, password: server.owner.password }, '');
