@@ -805,3 +805,26 @@ func TestQRScanCountsAsInteraction(t *testing.T) {
 		t.Fatal("last_interaction_at not moved by the scan")
 	}
 }
+
+func TestDailyJobSnapshotsAndDecay(t *testing.T) {
+	env := newCRM(t)
+	res := env.do("POST", "/api/v1/manychat/events", `{"subscriber_id":"808","type":"story_mention"}`, env.key)
+	if decodeBody(t, res.Body)["engagement_score"] != 4.0 {
+		t.Fatalf("score: %s", res.Body)
+	}
+	if _, err := jobs.Enqueue(env.app, jobs.New{Kind: crm.KindDaily, Workspace: env.ws.Id}); err != nil {
+		t.Fatal(err)
+	}
+	env.runJobs()
+	c := env.contact("808")
+	if n, _ := env.app.CountRecords(collections.ContactSnapshots, dbx.HashExp{"contact": c.Id}); n != 1 {
+		t.Fatalf("daily job stored %d snapshots", n)
+	}
+	// Two weeks later without activity the score has halved.
+	if _, err := crm.DecayScores(env.app, env.ws.Id, time.Now().AddDate(0, 0, 14)); err != nil {
+		t.Fatal(err)
+	}
+	if got := env.contact("808").GetFloat("engagement_score"); got != 2 {
+		t.Fatalf("decayed score %v, want 2", got)
+	}
+}
