@@ -97,20 +97,11 @@ func connectFakeManychat(cmd *cobra.Command, app core.App, svc *platform.Service
 		if err != nil {
 			return err
 		}
-		if err := platform.SetSecrets(svc.Box, ws, platform.WorkspaceSecretNames, map[string]string{"manychat_token": token}); err != nil {
-			return err
-		}
-		platform.WithActor(ws, actor)
-		if err := tx.Save(ws); err != nil {
+		if err := crm.Connect(tx, svc, ws.Id, token, page, actor); err != nil {
 			return err
 		}
 		for _, s := range subs {
 			if _, err := crm.Upsert(tx, ws.Id, crm.Incoming{Sub: *s}, actor); err != nil {
-				return err
-			}
-		}
-		for _, k := range []string{crm.SyncTags, crm.SyncFields} {
-			if _, err := crm.StartSync(tx, ws.Id, k, nil, actor); err != nil {
 				return err
 			}
 		}
