@@ -246,11 +246,17 @@ var ftsContacts = 100_000
 func BenchmarkContactSearchFTS(b *testing.B) {
 	c := newCRMBench(b)
 	seedContacts(b, c.app, c.ws.Id, ftsContacts)
-	queries := []string{"jose", "maria+silva", "alvarez", "gabi", "muller", "joao+santos", "larissa12", "9876", "ana+lima", "souza", "tiago", "souza&sort=relevance"}
-	for _, conc := range []int{1, 4} {
-		b.Run(fmt.Sprintf("c%d", conc), func(b *testing.B) {
-			runAt(b, conc, func(i int64) (int, string) {
-				req := httptest.NewRequest(http.MethodGet, "/api/v1/contacts?q="+queries[i%int64(len(queries))], nil)
+	// Default order (newest first, straight from the index) and bm25 relevance, which scores every match.
+	plain := []string{"jose", "maria+silva", "alvarez", "gabi", "muller", "joao+santos", "larissa12", "9876", "ana+lima", "souza", "tiago"}
+	relevance := []string{"souza&sort=relevance", "ana+lima&sort=relevance", "gabriela&sort=relevance"}
+	for _, set := range []struct {
+		name    string
+		queries []string
+		conc    int
+	}{{"c1", plain, 1}, {"c4", plain, 4}, {"relevance-c1", relevance, 1}} {
+		b.Run(set.name, func(b *testing.B) {
+			runAt(b, set.conc, func(i int64) (int, string) {
+				req := httptest.NewRequest(http.MethodGet, "/api/v1/contacts?q="+set.queries[i%int64(len(set.queries))], nil)
 				for k, v := range c.viewer {
 					req.Header.Set(k, v)
 				}
