@@ -828,3 +828,33 @@ func TestDailyJobSnapshotsAndDecay(t *testing.T) {
 		t.Fatalf("decayed score %v, want 2", got)
 	}
 }
+
+func TestCRMStaysInsideTheWorkspace(t *testing.T) {
+	env := newCRM(t)
+	other := testutil.Workspace(t, env.app, "Other Shop")
+	secret, _ := testutil.APIKey(t, env.app, other, "manychat")
+	otherKey := testutil.Bearer(secret)
+	env.do("POST", "/api/v1/manychat/contacts", fmt.Sprintf(fullContact, "555", "555", "2026-11-20T10:00:00Z"), env.key)
+	mine := env.contact("555")
+	if _, err := crm.TakeSnapshots(context.Background(), env.app, env.ws.Id, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if res := env.do("GET", "/api/v1/contacts?q=ana", "", otherKey); res.Status != 200 || decodeBody(t, res.Body)["total"] != 0.0 {
+		t.Fatalf("other workspace search: %s", res.Body)
+	}
+	if res := env.do("GET", "/api/v1/contacts/"+mine.Id+"/history?at=2030-01-01", "", otherKey); res.Status != 404 {
+		t.Fatalf("other workspace history: %d", res.Status)
+	}
+	if res := env.do("POST", "/api/v1/manychat/actions", `{"type":"add_tag","tag":"x","contacts":["`+mine.Id+`"]}`, otherKey); res.Status != 400 {
+		t.Fatalf("other workspace action: %d %s", res.Status, res.Body)
+	}
+	// The same subscriber id in another workspace is another contact.
+	env.do("POST", "/api/v1/manychat/contacts", fmt.Sprintf(fullContact, "555", "555", "2026-11-20T10:00:00Z"), otherKey)
+	n, _ := env.app.CountRecords(collections.Contacts, dbx.HashExp{"subscriber_id": "555"})
+	if n != 2 {
+		t.Fatalf("%d contacts for subscriber 555 across two workspaces", n)
+	}
+	if res := env.do("GET", "/api/v1/contacts?q=ana", "", env.viewH); decodeBody(t, res.Body)["total"] != 1.0 {
+		t.Fatalf("own search sees the other workspace: %s", res.Body)
+	}
+}
