@@ -169,8 +169,7 @@ func Upsert(tx core.App, workspace string, in Incoming, actor platform.Actor) (*
 		return nil, errors.New("crm: the subscriber has no id")
 	}
 	res := &UpsertResult{}
-	// subscriber_id != '' lets SQLite use the partial unique index on (workspace, subscriber_id).
-	c, err := tx.FindFirstRecordByFilter(collections.Contacts, "workspace = {:ws} && subscriber_id = {:sid} && subscriber_id != ''", dbx.Params{"ws": workspace, "sid": sid})
+	c, err := FindBySubscriber(tx, workspace, sid)
 	if err != nil {
 		coll, cerr := tx.FindCachedCollectionByNameOrId(collections.Contacts)
 		if cerr != nil {
@@ -225,6 +224,26 @@ func Upsert(tx core.App, workspace string, in Incoming, actor platform.Actor) (*
 		return nil, err
 	}
 	return res, nil
+}
+
+// FindBySubscriber loads the workspace's contact of a Manychat subscriber id with one indexed query (no filter
+// parsing: this is on every hot Manychat route).
+func FindBySubscriber(app core.App, workspace, subscriberID string) (*core.Record, error) {
+	c := &core.Record{}
+	err := app.RecordQuery(collections.Contacts).
+		AndWhere(dbx.HashExp{"workspace": workspace, "subscriber_id": subscriberID}).Limit(1).One(c)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// resolveSubscriber is platform.ResolveContact with the fast lookup first.
+func resolveSubscriber(tx core.App, workspace, subscriberID string) (*core.Record, error) {
+	if c, err := FindBySubscriber(tx, workspace, subscriberID); err == nil {
+		return c, nil
+	}
+	return platform.ResolveContact(tx, workspace, platform.ContactRef{SubscriberID: subscriberID}, nil)
 }
 
 func equalJSON(a, b any) bool {
