@@ -827,6 +827,16 @@ func TestDailyJobSnapshotsAndDecay(t *testing.T) {
 	if got := env.contact("808").GetFloat("engagement_score"); got != 2 {
 		t.Fatalf("decayed score %v, want 2", got)
 	}
+	// Deleting the contact takes its counters, snapshots and search rows with it.
+	if err := env.app.Delete(env.contact("808")); err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range []string{"interactions", "contact_snapshots", "contact_attrs", "contacts_fts_map"} {
+		var n int
+		if err := env.app.DB().NewQuery("SELECT COUNT(*) FROM " + table + " WHERE contact = {:c}").Bind(dbx.Params{"c": c.Id}).Row(&n); err != nil || n != 0 {
+			t.Fatalf("%s keeps %d rows of the deleted contact (%v)", table, n, err)
+		}
+	}
 }
 
 func TestCRMStaysInsideTheWorkspace(t *testing.T) {

@@ -198,7 +198,7 @@ func seedContacts(b *testing.B, app core.App, ws string, n int) {
 		for i := range n {
 			first, last := firstNames[rng.IntN(len(firstNames))], lastNames[rng.IntN(len(lastNames))]
 			name := first + " " + last
-			id := security.RandomString(15)
+			id := security.RandomStringWithAlphabet(15, core.DefaultIdAlphabet)
 			ig := strings.ToLower(fmt.Sprintf("%s.%s%d", first, last, i))
 			email := strings.ToLower(fmt.Sprintf("%s%d@example.com", first, i))
 			phone := fmt.Sprintf("+55 11 9%04d-%04d", rng.IntN(10000), i%10000)
