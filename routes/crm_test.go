@@ -423,8 +423,23 @@ func TestOutboundActionsAreQueued(t *testing.T) {
 		t.Fatalf("action log: %v", logs)
 	}
 
-	// Flows: one contact, sent once; a failed send is logged and never retried.
+	// Removing a tag from one contact.
 	cid := env.contact(fmt.Sprint(a)).Id
+	if res := env.do("POST", "/api/v1/manychat/actions", `{"type":"remove_tag","tag":"lead","contacts":["`+cid+`"]}`, env.key); res.Status != 202 {
+		t.Fatalf("remove_tag: %s", res.Body)
+	}
+	env.runJobs()
+	if st, _ := env.fake.SubscriberState(a); strings.Join(st.TagNames, ",") != "vip" {
+		t.Fatalf("after remove_tag: %v", st.TagNames)
+	}
+	if got := crm.StringList(env.contact(fmt.Sprint(a)), "tags"); strings.Join(got, ",") != "vip" {
+		t.Fatalf("mirror after remove_tag: %v", got)
+	}
+	if len(env.events("contact.tag_removed", cid)) != 1 {
+		t.Fatal("no contact.tag_removed event")
+	}
+
+	// Flows: one contact, sent once; a failed send is logged and never retried.
 	res = env.do("POST", "/api/v1/manychat/actions", `{"type":"send_flow","flow_ns":"content20260101","contacts":["`+cid+`"]}`, env.managerH)
 	if res.Status != 202 {
 		t.Fatalf("flow: %s", res.Body)
@@ -439,7 +454,7 @@ func TestOutboundActionsAreQueued(t *testing.T) {
 	env.makeDue()
 	env.runJobs()
 	logs = env.logs("action")
-	if last := logs[len(logs)-1]; len(logs) != 3 || last.GetString("status") != "failed" {
+	if last := logs[len(logs)-1]; len(logs) != 4 || last.GetString("status") != "failed" {
 		t.Fatalf("failed flow: %d logs, last %v", len(logs), last)
 	}
 	if len(env.fake.SentFlows()) != 1 {
