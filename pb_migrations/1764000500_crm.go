@@ -28,10 +28,6 @@ func init() {
 			&core.DateField{Name: "mc_last_interaction_at"},
 			&core.DateField{Name: "mc_refreshed_at"},
 		)
-		// The unique index on (workspace, subscriber_id) is partial (subscriber_id != ''), which SQLite can only use
-		// when a query repeats that condition; lookups by a bound subscriber id (platform.ResolveContact) need
-		// a plain one.
-		contacts.AddIndex("idx_contacts_workspace_sid_lookup", false, "workspace, subscriber_id", "")
 		contacts.AddIndex("idx_contacts_workspace_score", false, "workspace, engagement_score", "")
 		contacts.AddIndex("idx_contacts_workspace_name", false, "workspace, name", "")
 		contacts.AddIndex("idx_contacts_workspace_created", false, "workspace, created", "")
@@ -185,7 +181,7 @@ func init() {
 		for _, stmt := range []string{
 			`CREATE TABLE contacts_fts_map (rid INTEGER PRIMARY KEY AUTOINCREMENT, contact TEXT NOT NULL UNIQUE)`,
 			`CREATE VIRTUAL TABLE contacts_fts USING fts5(ws, name, ig_username, email, phone, phone_digits,
-				tokenize = "unicode61 remove_diacritics 2", prefix = '2 3 4 5', detail = column)`,
+				tokenize = "unicode61 remove_diacritics 2")`,
 			`CREATE TABLE contact_attrs (contact TEXT NOT NULL, workspace TEXT NOT NULL, kind TEXT NOT NULL,
 				name TEXT NOT NULL, value TEXT NOT NULL DEFAULT '')`,
 			`CREATE INDEX idx_contact_attrs_lookup ON contact_attrs (workspace, kind, name, value, contact)`,
