@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/playgram/playgram/analytics"
 	"github.com/playgram/playgram/hooks"
 	"github.com/playgram/playgram/internal/secretbox"
 	"github.com/playgram/playgram/jobs"
@@ -56,6 +57,7 @@ func Register(app core.App, cfg platform.Config) (*platform.Services, error) {
 	hooks.Register(app, svc)
 	routes.Register(app, svc)
 	qr.Register(app, svc)
+	analytics.Register(app, svc)
 
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 		if svc.Config.PublicURL == "" && se.Server != nil {

@@ -16,6 +16,7 @@ func Register(app core.App, svc *platform.Services) {
 		v1.Bind(apis.BodyLimit(maxBody))
 		registerPlatform(v1, svc)
 		registerQR(v1, svc)
+		registerAnalytics(v1, svc)
 		registerStatic(se.Router)
 		return se.Next()
 	})

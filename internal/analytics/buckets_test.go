@@ -157,3 +157,30 @@ func TestAttribution(t *testing.T) {
 		t.Fatalf("channel attribution skips touches without a channel: %+v", ch)
 	}
 }
+
+func TestScheduleNextRun(t *testing.T) {
+	loc := berlin(t)
+	after := time.Date(2026, 3, 27, 9, 0, 0, 0, loc) // a Friday
+	daily := Schedule{Frequency: "daily", Hour: 8, Min: 30}
+	if got := daily.NextRun(after, loc); !got.Equal(time.Date(2026, 3, 28, 8, 30, 0, 0, loc)) {
+		t.Fatalf("daily: %v", got)
+	}
+	weekly := Schedule{Frequency: "weekly", Hour: 7, Weekday: 1}
+	got := weekly.NextRun(after, loc)
+	if got.In(loc).Weekday() != time.Monday || got.In(loc).Hour() != 7 || got.In(loc).Day() != 30 {
+		t.Fatalf("weekly: %v", got.In(loc))
+	}
+	if got.Sub(after) != 70*time.Hour-time.Hour { // the clocks went forward on Sunday
+		t.Fatalf("weekly across DST: %v", got.Sub(after))
+	}
+	monthly := Schedule{Frequency: "monthly", Hour: 6, DayOfMonth: 1}
+	if got := monthly.NextRun(after, loc); !got.Equal(time.Date(2026, 4, 1, 6, 0, 0, 0, loc)) {
+		t.Fatalf("monthly: %v", got)
+	}
+	if h, m, err := ParseClock("23:05"); err != nil || h != 23 || m != 5 {
+		t.Fatal("clock")
+	}
+	if _, _, err := ParseClock("24:00"); err == nil {
+		t.Fatal("24:00 accepted")
+	}
+}

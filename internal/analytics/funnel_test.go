@@ -113,8 +113,8 @@ func TestFunnelTallyAndSemantics(t *testing.T) {
 	s := FunnelSpec{Steps: 3, From: 0, To: 100_000, Window: 60_000, Order: Sequential}
 	a := []FunnelEvent{{0, 1, "ig"}, {10_000, 0, ""}, {20_000, 2, ""}, {50_000, 4, ""}}
 	b := []FunnelEvent{{5_000, 1, "qr"}, {5_000, 2, ""}, {70_000, 4, ""}} // same-time step 2 does not count
-	c := []FunnelEvent{{200_000, 1, "ig"}}                                 // enters after the range
-	d := []FunnelEvent{{0, 1, "qr"}, {90_000, 1, "ig"}, {100_000, 2, ""}}   // the second entry goes deeper
+	c := []FunnelEvent{{200_000, 1, "ig"}}                                // enters after the range
+	d := []FunnelEvent{{0, 1, "qr"}, {90_000, 1, "ig"}, {100_000, 2, ""}} // the second entry goes deeper
 	tally := NewTally(3)
 	for _, evs := range [][]FunnelEvent{a, b, c, d} {
 		tally.Add(WalkContact(evs, s))

@@ -1,0 +1,202 @@
+package analytics
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	ia "github.com/playgram/playgram/internal/analytics"
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
+)
+
+// The daily rollup (analytics_daily) holds one row per workspace, event type, local day and contact with the
+// number of events. The job folds new events in by rowid (the log is append-only, so rowids only grow);
+// readers add the events past the watermark themselves, so answers never wait for the job. A workspace's rows
+// are keyed by the zone they were computed in; after a zone change the job rebuilds them and readers fall back
+// to the events until it has.
+
+const rollupChunk = 100_000
+
+// analyzeAfter is how many new events make the job refresh the planner's statistics (ANALYZE).
+const analyzeAfter = 50_000
+
+func state(app core.App, key string) string {
+	var v string
+	_ = app.DB().NewQuery("SELECT value FROM analytics_state WHERE key = {:k}").Bind(dbx.Params{"k": key}).Row(&v)
+	return v
+}
+
+func setState(app core.App, key, value string) error {
+	_, err := app.DB().NewQuery("INSERT INTO analytics_state (key, value) VALUES ({:k}, {:v}) ON CONFLICT (key) DO UPDATE SET value = excluded.value").
+		Bind(dbx.Params{"k": key, "v": value}).Execute()
+	return err
+}
+
+func watermark(app core.App) int64 {
+	n, _ := strconv.ParseInt(state(app, "watermark"), 10, 64)
+	return n
+}
+
+// rollupZone is the zone a workspace's rollup rows were computed in ("" before any).
+func rollupZone(app core.App, workspace string) string { return state(app, "tz:"+workspace) }
+
+type rollupKey struct {
+	ws, typ, contact string
+	day              ia.Day
+}
+
+// RunRollup folds every event past the watermark into the rollup, rebuilding workspaces whose zone changed.
+// It returns how many events it read.
+func RunRollup(ctx context.Context, app core.App) (int, error) {
+	total := 0
+	// Workspaces whose zone changed are rebuilt from scratch.
+	var ws, tz string
+	var stale []string
+	err := each(app, "SELECT w.id, w.timezone FROM workspaces w JOIN analytics_state s ON s.key = 'tz:' || w.id WHERE s.value != w.timezone",
+		nil, []any{&ws, &tz}, func() error { stale = append(stale, ws); return nil })
+	if err != nil {
+		return 0, err
+	}
+	for _, w := range stale {
+		err := app.RunInTransaction(func(tx core.App) error {
+			if _, err := tx.DB().NewQuery("DELETE FROM analytics_daily WHERE workspace = {:ws}").Bind(dbx.Params{"ws": w}).Execute(); err != nil {
+				return err
+			}
+			loc := Location(tx, w)
+			n, err := fold(tx, "workspace = {:ws} AND rowid <= {:wm}", dbx.Params{"ws": w, "wm": watermark(tx)}, func(string) *time.Location { return loc })
+			total += n
+			if err != nil {
+				return err
+			}
+			return setState(tx, "tz:"+w, loc.String())
+		})
+		if err != nil {
+			return total, err
+		}
+	}
+	locs := map[string]*time.Location{}
+	locOf := func(app core.App) func(string) *time.Location {
+		return func(w string) *time.Location {
+			if l, ok := locs[w]; ok {
+				return l
+			}
+			l := Location(app, w)
+			locs[w] = l
+			return l
+		}
+	}
+	for ctx.Err() == nil {
+		var n int
+		err := app.RunInTransaction(func(tx core.App) error {
+			wm := watermark(tx)
+			var last int64
+			if err := tx.DB().NewQuery("SELECT coalesce(max(rowid), 0) FROM (SELECT rowid FROM events WHERE rowid > {:wm} ORDER BY rowid LIMIT {:n})").
+				Bind(dbx.Params{"wm": wm, "n": rollupChunk}).Row(&last); err != nil {
+				return err
+			}
+			if last == 0 {
+				return nil
+			}
+			var err error
+			n, err = fold(tx, "rowid > {:wm} AND rowid <= {:last}", dbx.Params{"wm": wm, "last": last}, locOf(tx))
+			if err != nil {
+				return err
+			}
+			for w, l := range locs {
+				if rollupZone(tx, w) == "" {
+					if err := setState(tx, "tz:"+w, l.String()); err != nil {
+						return err
+					}
+				}
+			}
+			return setState(tx, "watermark", strconv.FormatInt(last, 10))
+		})
+		if err != nil {
+			return total, err
+		}
+		total += n
+		if n == 0 {
+			break
+		}
+	}
+	if total >= analyzeAfter {
+		Analyze(app)
+	}
+	return total, nil
+}
+
+// fold adds the events matching where to the rollup.
+func fold(tx core.App, where string, params dbx.Params, locOf func(string) *time.Location) (int, error) {
+	agg := map[rollupKey]int64{}
+	var ws, typ, contact string
+	var ts int64
+	n := 0
+	err := each(tx, "SELECT workspace, type, ts, contact FROM events WHERE "+where, params, []any{&ws, &typ, &ts, &contact}, func() error {
+		n++
+		if contact != "" {
+			agg[rollupKey{ws, typ, contact, ia.DayOf(ts, locOf(ws))}]++
+		}
+		return nil
+	})
+	if err != nil {
+		return n, err
+	}
+	q := tx.DB().NewQuery(`INSERT INTO analytics_daily (workspace, type, day, contact, n) VALUES ({:ws}, {:t}, {:d}, {:c}, {:n})
+		ON CONFLICT (workspace, type, day, contact) DO UPDATE SET n = n + excluded.n`).Prepare()
+	defer q.Close()
+	for k, c := range agg {
+		if _, err := q.Bind(dbx.Params{"ws": k.ws, "t": k.typ, "d": int64(k.day), "c": k.contact, "n": c}).Execute(); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// Analyze refreshes SQLite's statistics for the events and rollup tables, so the planner keeps choosing the
+// covering indexes after bulk loads.
+func Analyze(app core.App) {
+	for _, t := range []string{"events", "analytics_daily"} {
+		if _, err := app.NonconcurrentDB().NewQuery("ANALYZE " + t).Execute(); err != nil {
+			app.Logger().Warn("ANALYZE failed", "table", t, "error", err)
+		}
+	}
+}
+
+// contactDays calls fn for every (contact, local day) with an event of types in [lo, hi) (unix ms), from the
+// rollup plus the events past its watermark, or from the events alone when the rollup is not in loc's zone.
+// A pair may be reported more than once.
+func contactDays(app core.App, workspace string, types []string, lo, hi int64, loc *time.Location, fn func(string, ia.Day)) error {
+	params := dbx.Params{"ws": workspace, "lo": lo, "hi": hi}
+	typeIn := inList("t", types, params)
+	var contact string
+	var ts int64
+	if rollupZone(app, workspace) != loc.String() {
+		return each(app, "SELECT contact, ts FROM events WHERE workspace = {:ws} AND type IN ("+typeIn+") AND ts >= {:lo} AND ts < {:hi} AND contact != ''",
+			params, []any{&contact, &ts}, func() error { fn(contact, ia.DayOf(ts, loc)); return nil })
+	}
+	wm := watermark(app)
+	params["wm"] = wm
+	// Days of the rollup that lie wholly inside [lo, hi); edge days come from the events.
+	dlo, dhi := ia.DayOf(lo, loc), ia.DayOf(hi-1, loc)
+	if dlo.Start(loc).UnixMilli() < lo {
+		dlo++
+	}
+	if next := (dhi + 1).Start(loc).UnixMilli(); next > hi {
+		dhi--
+	}
+	params["dlo"], params["dhi"] = int64(dlo), int64(dhi)
+	var day int64
+	err := each(app, "SELECT contact, day FROM analytics_daily WHERE workspace = {:ws} AND type IN ("+typeIn+") AND day >= {:dlo} AND day <= {:dhi}",
+		params, []any{&contact, &day}, func() error { fn(contact, ia.Day(day)); return nil })
+	if err != nil {
+		return err
+	}
+	// Events past the watermark, and events of the partial edge days.
+	params["elo"], params["ehi"] = dlo.Start(loc).UnixMilli(), (dhi + 1).Start(loc).UnixMilli()
+	return each(app, `SELECT contact, ts FROM events WHERE workspace = {:ws} AND type IN (`+typeIn+`) AND ts >= {:lo} AND ts < {:hi} AND contact != ''
+			AND (ts < {:elo} OR ts >= {:ehi})
+		UNION ALL
+		SELECT contact, ts FROM events WHERE rowid > {:wm} AND workspace = {:ws} AND type IN (`+typeIn+`) AND ts >= {:elo} AND ts < {:ehi} AND contact != ''`,
+		params, []any{&contact, &ts}, func() error { fn(contact, ia.DayOf(ts, loc)); return nil })
+}
