@@ -142,6 +142,9 @@ func Series(app core.App, workspace string, d MetricDef, bs []ia.Bucket, loc *ti
 		}
 		return out, nil
 	}
+	if d.Agg == ia.AggUnique && len(d.Filters) == 0 && dayAligned(bs, loc) {
+		return uniqueFromRollup(app, workspace, d.Types, bs, loc)
+	}
 	types := d.Types
 	if len(types) == 0 {
 		var err error
@@ -171,8 +174,6 @@ func Series(app core.App, workspace string, d MetricDef, bs []ia.Bucket, loc *ti
 			out[i] = &n
 		}
 		return out, nil
-	case d.Agg == ia.AggUnique && len(d.Filters) == 0 && dayAligned(bs, loc):
-		return uniqueFromRollup(app, workspace, types, bs, loc)
 	}
 
 	fields := []string{}
@@ -259,28 +260,58 @@ func dayAligned(bs []ia.Bucket, loc *time.Location) bool {
 	return true
 }
 
-// uniqueFromRollup counts distinct contacts per bucket from the daily rollup (plus the events it has not seen
-// yet), so a year of active contacts reads one row per contact and day, not one per event.
+// uniqueFromRollup counts distinct contacts per day-aligned bucket inside SQLite: the rollup's contacts of
+// those days, united with the contacts of events past its watermark. types nil means every type (the rollup's
+// AllTypes rows). Without a rollup in loc's zone it reads the events.
 func uniqueFromRollup(app core.App, workspace string, types []string, bs []ia.Bucket, loc *time.Location) ([]*float64, error) {
-	sets := make([]map[string]struct{}, len(bs))
-	lo, hi := bs[0].Start.UnixMilli(), bs[len(bs)-1].End.UnixMilli()
-	err := contactDays(app, workspace, types, lo, hi, loc, func(contact string, day ia.Day) {
-		b := ia.Index(bs, day.Start(loc).UnixMilli())
-		if b < 0 {
-			return
-		}
-		if sets[b] == nil {
-			sets[b] = map[string]struct{}{}
-		}
-		sets[b][contact] = struct{}{}
-	})
-	if err != nil {
-		return nil, err
-	}
 	out := make([]*float64, len(bs))
-	for i := range out {
-		v := float64(len(sets[i]))
-		out[i] = &v
+	if rollupZone(app, workspace) != loc.String() {
+		if types == nil {
+			var err error
+			if types, err = workspaceTypes(app, workspace); err != nil {
+				return nil, err
+			}
+		}
+		sets := make([]map[string]struct{}, len(bs))
+		lo, hi := bs[0].Start.UnixMilli(), bs[len(bs)-1].End.UnixMilli()
+		err := contactDays(app, workspace, types, lo, hi, loc, func(contact string, day ia.Day) {
+			b := ia.Index(bs, day.Start(loc).UnixMilli())
+			if b < 0 {
+				return
+			}
+			if sets[b] == nil {
+				sets[b] = map[string]struct{}{}
+			}
+			sets[b][contact] = struct{}{}
+		})
+		if err != nil {
+			return nil, err
+		}
+		for i := range out {
+			v := float64(len(sets[i]))
+			out[i] = &v
+		}
+		return out, nil
+	}
+	params := dbx.Params{"ws": workspace, "wm": watermark(app)}
+	rollTypes, tailFilter := []string{AllTypes}, ""
+	if types != nil {
+		rollTypes = types
+		tailFilter = " AND type IN (" + inList("e", types, params) + ")"
+	}
+	q := app.DB().NewQuery(`SELECT count(*) FROM (
+			SELECT contact FROM analytics_daily WHERE workspace = {:ws} AND type IN (` + inList("r", rollTypes, params) + `) AND day >= {:dlo} AND day < {:dhi}
+			UNION
+			SELECT contact FROM events WHERE rowid > {:wm} AND workspace = {:ws}` + tailFilter + ` AND ts >= {:lo} AND ts < {:hi} AND contact != '')`).Prepare()
+	defer q.Close()
+	for i, b := range bs {
+		params["dlo"], params["dhi"] = int64(ia.DayOf(b.Start.UnixMilli(), loc)), int64(ia.DayOf(b.End.UnixMilli(), loc))
+		params["lo"], params["hi"] = b.Start.UnixMilli(), b.End.UnixMilli()
+		var n float64
+		if err := q.Bind(params).Row(&n); err != nil {
+			return nil, err
+		}
+		out[i] = &n
 	}
 	return out, nil
 }

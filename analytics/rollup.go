@@ -18,6 +18,10 @@ import (
 
 const rollupChunk = 100_000
 
+// AllTypes is the rollup's pseudo type that counts a contact's events of every type on a day, so "active
+// contacts" reads one row per contact and day.
+const AllTypes = "*"
+
 // analyzeAfter is how many new events make the job refresh the planner's statistics (ANALYZE).
 const analyzeAfter = 50_000
 
@@ -135,7 +139,9 @@ func fold(tx core.App, where string, params dbx.Params, locOf func(string) *time
 	err := each(tx, "SELECT workspace, type, ts, contact FROM events WHERE "+where, params, []any{&ws, &typ, &ts, &contact}, func() error {
 		n++
 		if contact != "" {
-			agg[rollupKey{ws, typ, contact, ia.DayOf(ts, locOf(ws))}]++
+			day := ia.DayOf(ts, locOf(ws))
+			agg[rollupKey{ws, typ, contact, day}]++
+			agg[rollupKey{ws, AllTypes, contact, day}]++
 		}
 		return nil
 	})
