@@ -28,7 +28,7 @@ func Cached[T any](app core.App, workspace string, key any, hi int64, now time.T
 			Bind(dbx.Params{"ws": workspace, "k": k}).Row(&body, &seen)
 		if err == nil {
 			var late int
-			_ = app.DB().NewQuery("SELECT count(*) FROM (SELECT 1 FROM events WHERE rowid > {:seen} AND workspace = {:ws} AND ts < {:hi} LIMIT 1)").
+			_ = app.DB().NewQuery("SELECT count(*) FROM (SELECT 1 FROM events NOT INDEXED WHERE rowid > {:seen} AND workspace = {:ws} AND ts < {:hi} LIMIT 1)").
 				Bind(dbx.Params{"seen": seen, "ws": workspace, "hi": hi}).Row(&late)
 			var v T
 			if late == 0 && json.Unmarshal(body, &v) == nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/security"
 )
 
 // GenerateOptions shape a synthetic event log for benchmarks and demos.
@@ -39,6 +40,7 @@ func Generate(app core.App, workspace string, o GenerateOptions) (int, error) {
 	start := end - int64(o.Days)*86_400_000
 	stamp := o.End.UTC().Format("2006-01-02 15:04:05.000Z")
 	written, contact := 0, 0
+	run := security.RandomStringWithAlphabet(4, core.DefaultIdAlphabet) // ids and contacts of this run
 	for written < o.Events {
 		err := app.RunInTransaction(func(tx core.App) error {
 			q := tx.DB().NewQuery(`INSERT INTO events (id, workspace, type, subject_collection, subject_id, contact, actor, data, ts, created, updated)
@@ -47,13 +49,13 @@ func Generate(app core.App, workspace string, o GenerateOptions) (int, error) {
 			p := dbx.Params{"ws": workspace, "now": stamp}
 			put := func(typ, c, data string, ts int64) error {
 				written++
-				p["id"], p["type"], p["contact"], p["data"], p["ts"] = fmt.Sprintf("g%014d", written), typ, c, data, ts
+				p["id"], p["type"], p["contact"], p["data"], p["ts"] = fmt.Sprintf("g%s%010d", run, written), typ, c, data, ts
 				_, err := q.Bind(p).Execute()
 				return err
 			}
 			for chunk := 0; chunk < 50_000 && written < o.Events; {
 				contact++
-				c := fmt.Sprintf("c%014d", contact)
+				c := fmt.Sprintf("c%s%010d", run, contact)
 				ts := start + rng.Int64N(end-start)
 				if err := put("contact.created", c, `{"source":"manychat"}`, ts); err != nil {
 					return err

@@ -302,7 +302,7 @@ func uniqueFromRollup(app core.App, workspace string, types []string, bs []ia.Bu
 	q := app.DB().NewQuery(`SELECT count(*) FROM (
 			SELECT contact FROM analytics_daily WHERE workspace = {:ws} AND type IN (` + inList("r", rollTypes, params) + `) AND day >= {:dlo} AND day < {:dhi}
 			UNION
-			SELECT contact FROM events WHERE rowid > {:wm} AND workspace = {:ws}` + tailFilter + ` AND ts >= {:lo} AND ts < {:hi} AND contact != '')`).Prepare()
+			SELECT contact FROM events NOT INDEXED WHERE rowid > {:wm} AND workspace = {:ws}` + tailFilter + ` AND ts >= {:lo} AND ts < {:hi} AND contact != '')`).Prepare()
 	defer q.Close()
 	for i, b := range bs {
 		params["dlo"], params["dhi"] = int64(ia.DayOf(b.Start.UnixMilli(), loc)), int64(ia.DayOf(b.End.UnixMilli(), loc))

@@ -1,6 +1,7 @@
 package analytics
 
 import (
+	"database/sql"
 	"sort"
 	"strings"
 	"time"
@@ -63,7 +64,9 @@ func Funnel(app core.App, workspace string, q FunnelQuery) (*FunnelResult, error
 	from, to := q.From.UnixMilli(), q.To.UnixMilli()
 	win := q.Window.Milliseconds()
 	spec := ia.FunnelSpec{Steps: len(q.Steps), From: from, To: to, Window: win, Order: q.Order}
-	byContact := map[string][]fev{}
+	// Contacts are scanned as raw bytes and looked up without allocating; a contact's string is made once.
+	index := map[string]int{}
+	var streams [][]fev
 
 	// The data fields each type needs: its steps' filters, and the breakdown for the step-1 type.
 	fieldsOf := map[string][]string{}
@@ -110,9 +113,10 @@ func Funnel(app core.App, workspace string, q FunnelQuery) (*FunnelResult, error
 		return m, bd
 	}
 
-	load := func(sql string, params dbx.Params, fields []string, typed bool, fixedType string) error {
+	load := func(query string, params dbx.Params, fields []string, typed bool, fixedType string) error {
 		var rowid, ts int64
-		var contact, typ string
+		var contact sql.RawBytes
+		var typ string
 		vals := make([]any, len(fields))
 		dest := []any{&rowid, &contact, &ts}
 		if typed {
@@ -121,13 +125,19 @@ func Funnel(app core.App, workspace string, q FunnelQuery) (*FunnelResult, error
 		for i := range vals {
 			dest = append(dest, &vals[i])
 		}
-		return each(app, sql, params, dest, func() error {
+		return each(app, query, params, dest, func() error {
 			t := fixedType
 			if typed {
 				t = typ
 			}
 			m, bd := mask(t, fields, vals)
-			byContact[contact] = append(byContact[contact], fev{rowid, ia.FunnelEvent{TS: ts, Steps: m, Breakdown: bd}})
+			i, ok := index[string(contact)]
+			if !ok {
+				i = len(streams)
+				index[string(contact)] = i
+				streams = append(streams, nil)
+			}
+			streams[i] = append(streams[i], fev{rowid, ia.FunnelEvent{TS: ts, Steps: m, Breakdown: bd}})
 			return nil
 		})
 	}
@@ -176,7 +186,7 @@ func Funnel(app core.App, workspace string, q FunnelQuery) (*FunnelResult, error
 	total := ia.NewTally(len(q.Steps))
 	groups := map[string]*ia.Tally{}
 	evs := []ia.FunnelEvent{}
-	for _, list := range byContact {
+	for _, list := range streams {
 		sort.Slice(list, func(i, j int) bool {
 			if list[i].TS != list[j].TS {
 				return list[i].TS < list[j].TS
@@ -301,19 +311,37 @@ func Retention(app core.App, workspace string, q RetentionQuery, loc *time.Locat
 	return out, nil
 }
 
-// Heatmap counts events of types (none: all) in [from, to) per weekday and local hour.
+// Heatmap counts events of types (none: all) in [from, to) per weekday and local hour: whole 15-minute slots
+// come from the slot counts the rollup job keeps, the partial slots at the edges and the events past its
+// watermark from the log.
 func Heatmap(app core.App, workspace string, types []string, from, to time.Time, loc *time.Location) ([7][24]int64, error) {
-	params := dbx.Params{"ws": workspace, "lo": from.UnixMilli(), "hi": to.UnixMilli(), "slot": ia.SlotMillis}
-	where := "workspace = {:ws} AND ts >= {:lo} AND ts < {:hi}"
+	lo, hi := from.UnixMilli(), to.UnixMilli()
+	slo, shi := (lo+ia.SlotMillis-1)/ia.SlotMillis, hi/ia.SlotMillis // whole slots: [slo, shi)
+	params := dbx.Params{"ws": workspace, "lo": lo, "hi": hi, "slot": ia.SlotMillis, "slo": slo, "shi": shi,
+		"elo": slo * ia.SlotMillis, "ehi": shi * ia.SlotMillis, "wm": watermark(app)}
+	rollTypes, typeFilter := []string{AllTypes}, ""
 	if len(types) > 0 {
-		where = "workspace = {:ws} AND type IN (" + inList("t", types, params) + ") AND ts >= {:lo} AND ts < {:hi}"
+		rollTypes = types
+		typeFilter = " AND type IN (" + inList("t", types, params) + ")"
 	}
 	slots := map[int64]int64{}
 	var s, n int64
-	err := each(app, "SELECT ts / {:slot}, count(*) FROM events WHERE "+where+" GROUP BY 1", params, []any{&s, &n}, func() error {
-		slots[s] = n
-		return nil
-	})
+	add := func() error { slots[s] += n; return nil }
+	if shi > slo {
+		err := each(app, "SELECT slot, n FROM analytics_slots WHERE workspace = {:ws} AND type IN ("+inList("r", rollTypes, params)+") AND slot >= {:slo} AND slot < {:shi}",
+			params, []any{&s, &n}, add)
+		if err != nil {
+			return [7][24]int64{}, err
+		}
+	} else {
+		params["elo"], params["ehi"] = hi, hi // no whole slot: the whole range is one edge
+	}
+	err := each(app, `SELECT ts / {:slot}, count(*) FROM events WHERE workspace = {:ws}`+typeFilter+` AND ts >= {:lo} AND ts < {:elo} GROUP BY 1
+		UNION ALL
+		SELECT ts / {:slot}, count(*) FROM events WHERE workspace = {:ws}`+typeFilter+` AND ts >= {:ehi} AND ts < {:hi} GROUP BY 1
+		UNION ALL
+		SELECT ts / {:slot}, count(*) FROM events NOT INDEXED WHERE rowid > {:wm} AND workspace = {:ws}`+typeFilter+` AND ts >= {:elo} AND ts < {:ehi} GROUP BY 1`,
+		params, []any{&s, &n}, add)
 	if err != nil {
 		return [7][24]int64{}, err
 	}

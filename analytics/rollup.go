@@ -68,7 +68,7 @@ func RunRollup(ctx context.Context, app core.App) (int, error) {
 				return err
 			}
 			loc := Location(tx, w)
-			n, err := fold(tx, "workspace = {:ws} AND rowid <= {:wm}", dbx.Params{"ws": w, "wm": watermark(tx)}, func(string) *time.Location { return loc })
+			n, err := fold(tx, "workspace = {:ws} AND rowid <= {:wm}", dbx.Params{"ws": w, "wm": watermark(tx)}, func(string) *time.Location { return loc }, false)
 			total += n
 			if err != nil {
 				return err
@@ -103,7 +103,7 @@ func RunRollup(ctx context.Context, app core.App) (int, error) {
 				return nil
 			}
 			var err error
-			n, err = fold(tx, "rowid > {:wm} AND rowid <= {:last}", dbx.Params{"wm": wm, "last": last}, locOf(tx))
+			n, err = fold(tx, "rowid > {:wm} AND rowid <= {:last}", dbx.Params{"wm": wm, "last": last}, locOf(tx), true)
 			if err != nil {
 				return err
 			}
@@ -130,14 +130,26 @@ func RunRollup(ctx context.Context, app core.App) (int, error) {
 	return total, nil
 }
 
-// fold adds the events matching where to the rollup.
-func fold(tx core.App, where string, params dbx.Params, locOf func(string) *time.Location) (int, error) {
+type slotKey struct {
+	ws, typ string
+	slot    int64
+}
+
+// fold adds the events matching where to the daily rollup and, with slots, to the slot counts (which do not
+// depend on the zone, so a zone rebuild leaves them alone).
+func fold(tx core.App, where string, params dbx.Params, locOf func(string) *time.Location, slots bool) (int, error) {
 	agg := map[rollupKey]int64{}
+	slotAgg := map[slotKey]int64{}
 	var ws, typ, contact string
 	var ts int64
 	n := 0
 	err := each(tx, "SELECT workspace, type, ts, contact FROM events WHERE "+where, params, []any{&ws, &typ, &ts, &contact}, func() error {
 		n++
+		if slots {
+			s := ts / ia.SlotMillis
+			slotAgg[slotKey{ws, typ, s}]++
+			slotAgg[slotKey{ws, AllTypes, s}]++
+		}
 		if contact != "" {
 			day := ia.DayOf(ts, locOf(ws))
 			agg[rollupKey{ws, typ, contact, day}]++
@@ -156,13 +168,21 @@ func fold(tx core.App, where string, params dbx.Params, locOf func(string) *time
 			return n, err
 		}
 	}
+	sq := tx.DB().NewQuery(`INSERT INTO analytics_slots (workspace, type, slot, n) VALUES ({:ws}, {:t}, {:s}, {:n})
+		ON CONFLICT (workspace, type, slot) DO UPDATE SET n = n + excluded.n`).Prepare()
+	defer sq.Close()
+	for k, c := range slotAgg {
+		if _, err := sq.Bind(dbx.Params{"ws": k.ws, "t": k.typ, "s": k.slot, "n": c}).Execute(); err != nil {
+			return n, err
+		}
+	}
 	return n, nil
 }
 
 // Analyze refreshes SQLite's statistics for the events and rollup tables, so the planner keeps choosing the
 // covering indexes after bulk loads.
 func Analyze(app core.App) {
-	for _, t := range []string{"events", "analytics_daily"} {
+	for _, t := range []string{"events", "analytics_daily", "analytics_slots"} {
 		if _, err := app.NonconcurrentDB().NewQuery("ANALYZE " + t).Execute(); err != nil {
 			app.Logger().Warn("ANALYZE failed", "table", t, "error", err)
 		}
@@ -200,9 +220,13 @@ func contactDays(app core.App, workspace string, types []string, lo, hi int64, l
 	}
 	// Events past the watermark, and events of the partial edge days.
 	params["elo"], params["ehi"] = dlo.Start(loc).UnixMilli(), (dhi + 1).Start(loc).UnixMilli()
-	return each(app, `SELECT contact, ts FROM events WHERE workspace = {:ws} AND type IN (`+typeIn+`) AND ts >= {:lo} AND ts < {:hi} AND contact != ''
-			AND (ts < {:elo} OR ts >= {:ehi})
+	if dlo > dhi { // no whole day: the range is one edge
+		params["elo"], params["ehi"] = hi, hi
+	}
+	return each(app, `SELECT contact, ts FROM events WHERE workspace = {:ws} AND type IN (`+typeIn+`) AND ts >= {:lo} AND ts < {:elo} AND contact != ''
 		UNION ALL
-		SELECT contact, ts FROM events WHERE rowid > {:wm} AND workspace = {:ws} AND type IN (`+typeIn+`) AND ts >= {:elo} AND ts < {:ehi} AND contact != ''`,
+		SELECT contact, ts FROM events WHERE workspace = {:ws} AND type IN (`+typeIn+`) AND ts >= {:ehi} AND ts < {:hi} AND contact != ''
+		UNION ALL
+		SELECT contact, ts FROM events NOT INDEXED WHERE rowid > {:wm} AND workspace = {:ws} AND type IN (`+typeIn+`) AND ts >= {:elo} AND ts < {:ehi} AND contact != ''`,
 		params, []any{&contact, &ts}, func() error { fn(contact, ia.DayOf(ts, loc)); return nil })
 }

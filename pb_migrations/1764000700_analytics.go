@@ -6,9 +6,9 @@ import (
 	m "github.com/pocketbase/pocketbase/migrations"
 )
 
-// Analytics: admin-defined metrics, reports and report schedules (collections), plus two derived SQL tables
-// of the analytics package: the daily rollup per workspace, type, local day and contact, and the cache of
-// results for closed periods. A covering index on events (workspace, type, ts, contact) lets funnels,
+// Analytics: admin-defined metrics, reports and report schedules (collections), plus derived SQL tables of the
+// analytics package: the daily rollup per workspace, type, local day and contact, event counts per 15-minute
+// slot (heatmaps), the rollup's state, and the cache of results for closed periods. A covering index on events (workspace, type, ts, contact) lets funnels,
 // retention and unique-contact metrics read contacts without touching event rows.
 func init() {
 	m.Register(func(app core.App) error {
@@ -84,6 +84,9 @@ func init() {
 				workspace TEXT NOT NULL, type TEXT NOT NULL, day INTEGER NOT NULL, contact TEXT NOT NULL, n INTEGER NOT NULL,
 				PRIMARY KEY (workspace, type, day, contact)) WITHOUT ROWID`,
 			`CREATE INDEX IF NOT EXISTS idx_analytics_daily_contact ON analytics_daily (workspace, type, contact, day)`,
+			`CREATE TABLE IF NOT EXISTS analytics_slots (
+				workspace TEXT NOT NULL, type TEXT NOT NULL, slot INTEGER NOT NULL, n INTEGER NOT NULL,
+				PRIMARY KEY (workspace, type, slot)) WITHOUT ROWID`,
 			`CREATE TABLE IF NOT EXISTS analytics_state (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID`,
 			`CREATE TABLE IF NOT EXISTS analytics_cache (
 				workspace TEXT NOT NULL, key TEXT NOT NULL, hi INTEGER NOT NULL, seen_rowid INTEGER NOT NULL,
@@ -97,7 +100,7 @@ func init() {
 	}, func(app core.App) error {
 		for _, sql := range []string{
 			`DROP TABLE IF EXISTS analytics_cache`, `DROP TABLE IF EXISTS analytics_state`,
-			`DROP TABLE IF EXISTS analytics_daily`,
+			`DROP TABLE IF EXISTS analytics_daily`, `DROP TABLE IF EXISTS analytics_slots`,
 		} {
 			if _, err := app.DB().NewQuery(sql).Execute(); err != nil {
 				return err
