@@ -31,6 +31,8 @@ func answers(t *testing.T, app core.App, ws string, end time.Time) map[string]an
 			"active":   analytics.KPIs["active_contacts"],
 			"engaged":  analytics.KPIs["engagement_rate"],
 			"scanners": {Types: []string{"qr.scanned"}, Agg: ia.AggUnique},
+			"scans":    analytics.KPIs["scans"],
+			"events":   {Agg: ia.AggCount},
 		} {
 			s, err := analytics.Series(app, ws, def, bs, loc)
 			if err != nil {
@@ -115,5 +117,60 @@ func TestRollupAnswersMatchTheLog(t *testing.T) {
 	}
 	if got := answers(t, app, w.Acme, end); !reflect.DeepEqual(got, newYork) {
 		t.Fatalf("after the rebuild:\n%v\n%v", got, newYork)
+	}
+}
+
+// Funnel's loader (per-type index reads, step-1 contacts first, whole streams for strict) must give what
+// walking every contact's complete, naively loaded history gives.
+func TestFunnelLoaderMatchesNaiveWalk(t *testing.T) {
+	app := testutil.NewWorldApp(t)
+	defer app.Cleanup()
+	w := testutil.TheWorld(t)
+	end := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+	if _, err := analytics.Generate(app, w.Acme, analytics.GenerateOptions{Events: 3000, Days: 30, End: end, Seed: 4}); err != nil {
+		t.Fatal(err)
+	}
+	var all []struct {
+		Contact string `db:"contact"`
+		Type    string `db:"type"`
+		TS      int64  `db:"ts"`
+	}
+	if err := app.DB().NewQuery("SELECT contact, type, ts FROM events WHERE workspace = {:ws} ORDER BY contact, ts, rowid").
+		Bind(map[string]any{"ws": w.Acme}).All(&all); err != nil {
+		t.Fatal(err)
+	}
+	steps := []analytics.FunnelStep{{Type: "qr.scanned"}, {Type: "manychat.message"}, {Type: "qr.scanned"}, {Type: analytics.PurchaseType}}
+	for _, order := range []ia.Order{ia.Sequential, ia.Strict, ia.Any} {
+		q := analytics.FunnelQuery{Steps: steps, From: end.AddDate(0, 0, -20), To: end.AddDate(0, 0, -5), Window: 3 * 24 * time.Hour, Order: order}
+		got, err := analytics.Funnel(app, w.Acme, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		spec := ia.FunnelSpec{Steps: len(steps), From: q.From.UnixMilli(), To: q.To.UnixMilli(), Window: q.Window.Milliseconds(), Order: order}
+		tally := ia.NewTally(len(steps))
+		for i := 0; i < len(all); {
+			j := i
+			var evs []ia.FunnelEvent
+			for ; j < len(all) && all[j].Contact == all[i].Contact; j++ {
+				var m uint32
+				for k, s := range steps {
+					if s.Type == all[j].Type {
+						m |= 1 << k
+					}
+				}
+				evs = append(evs, ia.FunnelEvent{TS: all[j].TS, Steps: m})
+			}
+			tally.Add(ia.WalkContact(evs, spec))
+			i = j
+		}
+		want := tally.Results()
+		for k := range want {
+			if got.Steps[k].StepResult.Count != want[k].Count || !reflect.DeepEqual(got.Steps[k].MedianSeconds, want[k].MedianSeconds) {
+				t.Fatalf("%s step %d: loader %+v, naive %+v", order, k+1, got.Steps[k].StepResult, want[k])
+			}
+		}
+		if got.Steps[0].Count == 0 || (order == ia.Sequential && got.Steps[2].Count == 0) {
+			t.Fatalf("%s: the generated data should reach past step 1: %+v", order, got.Steps)
+		}
 	}
 }

@@ -28,10 +28,16 @@ func Cached[T any](app core.App, workspace string, key any, hi int64, now time.T
 			Bind(dbx.Params{"ws": workspace, "k": k}).Row(&body, &seen)
 		if err == nil {
 			var late int
-			_ = app.DB().NewQuery("SELECT count(*) FROM (SELECT 1 FROM events NOT INDEXED WHERE rowid > {:seen} AND workspace = {:ws} AND ts < {:hi} LIMIT 1)").
-				Bind(dbx.Params{"seen": seen, "ws": workspace, "hi": hi}).Row(&late)
+			var top int64
+			_ = app.DB().NewQuery("SELECT coalesce(max(rowid), 0) FROM events").Row(&top)
+			_ = app.DB().NewQuery("SELECT count(*) FROM (SELECT 1 FROM events NOT INDEXED WHERE rowid > {:seen} AND rowid <= {:top} AND workspace = {:ws} AND ts < {:hi} LIMIT 1)").
+				Bind(dbx.Params{"seen": seen, "top": top, "ws": workspace, "hi": hi}).Row(&late)
 			var v T
 			if late == 0 && json.Unmarshal(body, &v) == nil {
+				if top-seen > 10_000 { // still valid: later probes start from here
+					_, _ = app.NonconcurrentDB().NewQuery("UPDATE analytics_cache SET seen_rowid = {:top} WHERE workspace = {:ws} AND key = {:k}").
+						Bind(dbx.Params{"top": top, "ws": workspace, "k": k}).Execute()
+				}
 				return v, true, nil
 			}
 		}

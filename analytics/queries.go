@@ -113,7 +113,8 @@ func Funnel(app core.App, workspace string, q FunnelQuery) (*FunnelResult, error
 		return m, bd
 	}
 
-	load := func(query string, params dbx.Params, fields []string, typed bool, fixedType string) error {
+	// addNew: rows of contacts not seen yet start a stream (step-1 rows); otherwise they cannot matter.
+	load := func(query string, params dbx.Params, fields []string, typed bool, fixedType string, addNew bool) error {
 		var rowid, ts int64
 		var contact sql.RawBytes
 		var typ string
@@ -130,8 +131,11 @@ func Funnel(app core.App, workspace string, q FunnelQuery) (*FunnelResult, error
 			if typed {
 				t = typ
 			}
-			m, bd := mask(t, fields, vals)
 			i, ok := index[string(contact)]
+			if !ok && !addNew {
+				return nil
+			}
+			m, bd := mask(t, fields, vals)
 			if !ok {
 				i = len(streams)
 				index[string(contact)] = i
@@ -165,19 +169,19 @@ func Funnel(app core.App, workspace string, q FunnelQuery) (*FunnelResult, error
 			p := dbx.Params{"ws": workspace, "lo": from, "hi": to + win}
 			in := inList("c", chunk, p)
 			if err := load("SELECT rowid, contact, ts, type"+dataCols(all)+" FROM events WHERE workspace = {:ws} AND contact IN ("+in+") AND ts >= {:lo} AND ts <= {:hi}",
-				p, all, true, ""); err != nil {
+				p, all, true, "", true); err != nil {
 				return nil, err
 			}
 		}
 	} else {
-		for _, t := range types {
+		for n, t := range types { // types[0] is step 1's
 			hi := to + win
 			if onlyFirst(q.Steps, t) {
 				hi = to
 			}
 			fields := fieldsOf[t]
 			if err := load("SELECT rowid, contact, ts"+dataCols(fields)+" FROM events WHERE workspace = {:ws} AND type = {:t} AND ts >= {:lo} AND ts <= {:hi} AND contact != ''",
-				dbx.Params{"ws": workspace, "t": t, "lo": from, "hi": hi}, fields, false, t); err != nil {
+				dbx.Params{"ws": workspace, "t": t, "lo": from, "hi": hi}, fields, false, t, n == 0); err != nil {
 				return nil, err
 			}
 		}
@@ -317,8 +321,12 @@ func Retention(app core.App, workspace string, q RetentionQuery, loc *time.Locat
 func Heatmap(app core.App, workspace string, types []string, from, to time.Time, loc *time.Location) ([7][24]int64, error) {
 	lo, hi := from.UnixMilli(), to.UnixMilli()
 	slo, shi := (lo+ia.SlotMillis-1)/ia.SlotMillis, hi/ia.SlotMillis // whole slots: [slo, shi)
+	wm, ok := fresh(app)
+	if !ok {
+		slo, shi = 0, 0 // the slot counts lag a bulk load: read the log
+	}
 	params := dbx.Params{"ws": workspace, "lo": lo, "hi": hi, "slot": ia.SlotMillis, "slo": slo, "shi": shi,
-		"elo": slo * ia.SlotMillis, "ehi": shi * ia.SlotMillis, "wm": watermark(app)}
+		"elo": slo * ia.SlotMillis, "ehi": shi * ia.SlotMillis, "wm": wm}
 	rollTypes, typeFilter := []string{AllTypes}, ""
 	if len(types) > 0 {
 		rollTypes = types

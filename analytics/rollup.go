@@ -16,7 +16,8 @@ import (
 // are keyed by the zone they were computed in; after a zone change the job rebuilds them and readers fall back
 // to the events until it has.
 
-const rollupChunk = 100_000
+// rollupChunk bounds one fold transaction, so the job holds the single writer for well under a second.
+const rollupChunk = 20_000
 
 // AllTypes is the rollup's pseudo type that counts a contact's events of every type on a day, so "active
 // contacts" reads one row per contact and day.
@@ -40,6 +41,18 @@ func setState(app core.App, key, value string) error {
 func watermark(app core.App) int64 {
 	n, _ := strconv.ParseInt(state(app, "watermark"), 10, 64)
 	return n
+}
+
+// maxTail is how many events may lie past the watermark for readers to use the rollup plus a scan of the
+// tail; with more (a bulk load the job has not folded yet) they read the log through its indexes instead.
+const maxTail = 50_000
+
+// fresh reports whether the rollup is close enough to the log to be used, with its watermark.
+func fresh(app core.App) (int64, bool) {
+	wm := watermark(app)
+	var top int64
+	_ = app.DB().NewQuery("SELECT coalesce(max(rowid), 0) FROM events").Row(&top)
+	return wm, top-wm <= maxTail
 }
 
 // rollupZone is the zone a workspace's rollup rows were computed in ("" before any).
@@ -197,11 +210,11 @@ func contactDays(app core.App, workspace string, types []string, lo, hi int64, l
 	typeIn := inList("t", types, params)
 	var contact string
 	var ts int64
-	if rollupZone(app, workspace) != loc.String() {
+	wm, ok := fresh(app)
+	if !ok || rollupZone(app, workspace) != loc.String() {
 		return each(app, "SELECT contact, ts FROM events WHERE workspace = {:ws} AND type IN ("+typeIn+") AND ts >= {:lo} AND ts < {:hi} AND contact != ''",
 			params, []any{&contact, &ts}, func() error { fn(contact, ia.DayOf(ts, loc)); return nil })
 	}
-	wm := watermark(app)
 	params["wm"] = wm
 	// Days of the rollup that lie wholly inside [lo, hi); edge days come from the events.
 	dlo, dhi := ia.DayOf(lo, loc), ia.DayOf(hi-1, loc)
