@@ -303,14 +303,55 @@ func uniqueFromRollup(app core.App, workspace string, types []string, bs []ia.Bu
 		rollTypes = types
 		tailFilter = " AND type IN (" + inList("e", types, params) + ")"
 	}
-	q := app.DB().NewQuery(`SELECT count(*) FROM (
-			SELECT contact FROM analytics_daily WHERE workspace = {:ws} AND type IN (` + inList("r", rollTypes, params) + `) AND day >= {:dlo} AND day < {:dhi}
+	rollIn := inList("r", rollTypes, params)
+	// Which buckets have events the rollup has not seen: only those need the union with the log.
+	lo, hi := bs[0].Start.UnixMilli(), bs[len(bs)-1].End.UnixMilli()
+	params["lo"], params["hi"] = lo, hi
+	tail := make([]bool, len(bs))
+	var ts int64
+	err := each(app, "SELECT ts FROM events NOT INDEXED WHERE rowid > {:wm} AND workspace = {:ws}"+tailFilter+" AND ts >= {:lo} AND ts < {:hi} AND contact != ''",
+		params, []any{&ts}, func() error {
+			if i := ia.Index(bs, ts); i >= 0 {
+				tail[i] = true
+			}
+			return nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	distinct := "count(DISTINCT contact)"
+	if len(rollTypes) == 1 {
+		distinct = "count(*)" // one row per contact and period already
+	}
+	union := app.DB().NewQuery(`SELECT count(*) FROM (
+			SELECT contact FROM analytics_daily WHERE workspace = {:ws} AND type IN (` + rollIn + `) AND day >= {:dlo} AND day < {:dhi}
 			UNION
 			SELECT contact FROM events NOT INDEXED WHERE rowid > {:wm} AND workspace = {:ws}` + tailFilter + ` AND ts >= {:lo} AND ts < {:hi} AND contact != '')`).Prepare()
-	defer q.Close()
+	defer union.Close()
+	days := app.DB().NewQuery("SELECT count(DISTINCT contact) FROM analytics_daily WHERE workspace = {:ws} AND type IN (" + rollIn + ") AND day >= {:dlo} AND day < {:dhi}").Prepare()
+	defer days.Close()
+	oneDay := app.DB().NewQuery("SELECT " + distinct + " FROM analytics_daily WHERE workspace = {:ws} AND type IN (" + rollIn + ") AND day = {:dlo}").Prepare()
+	defer oneDay.Close()
+	onePeriod := app.DB().NewQuery("SELECT " + distinct + " FROM analytics_periods WHERE workspace = {:ws} AND type IN (" + rollIn + ") AND grain = {:g} AND period = {:p}").Prepare()
+	defer onePeriod.Close()
 	for i, b := range bs {
-		params["dlo"], params["dhi"] = int64(ia.DayOf(b.Start.UnixMilli(), loc)), int64(ia.DayOf(b.End.UnixMilli(), loc))
+		dlo, dhi := ia.DayOf(b.Start.UnixMilli(), loc), ia.DayOf(b.End.UnixMilli(), loc)
+		params["dlo"], params["dhi"] = int64(dlo), int64(dhi)
 		params["lo"], params["hi"] = b.Start.UnixMilli(), b.End.UnixMilli()
+		q := days
+		switch {
+		case tail[i]:
+			q = union
+		case dhi == dlo+1:
+			q = oneDay
+		default:
+			for _, g := range []ia.Interval{ia.Weekly, ia.Monthly} {
+				if p := dlo.Period(g); ia.PeriodStart(p, g) == dlo && ia.PeriodStart(p+1, g) == dhi {
+					q = onePeriod
+					params["g"], params["p"] = string(g), p
+				}
+			}
+		}
 		var n float64
 		if err := q.Bind(params).Row(&n); err != nil {
 			return nil, err

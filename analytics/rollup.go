@@ -77,8 +77,10 @@ func RunRollup(ctx context.Context, app core.App) (int, error) {
 	}
 	for _, w := range stale {
 		err := app.RunInTransaction(func(tx core.App) error {
-			if _, err := tx.DB().NewQuery("DELETE FROM analytics_daily WHERE workspace = {:ws}").Bind(dbx.Params{"ws": w}).Execute(); err != nil {
-				return err
+			for _, table := range []string{"analytics_daily", "analytics_periods"} {
+				if _, err := tx.DB().NewQuery("DELETE FROM " + table + " WHERE workspace = {:ws}").Bind(dbx.Params{"ws": w}).Execute(); err != nil {
+					return err
+				}
 			}
 			loc := Location(tx, w)
 			n, err := fold(tx, "workspace = {:ws} AND rowid <= {:wm}", dbx.Params{"ws": w, "wm": watermark(tx)}, func(string) *time.Location { return loc }, false)
@@ -181,6 +183,26 @@ func fold(tx core.App, where string, params dbx.Params, locOf func(string) *time
 			return n, err
 		}
 	}
+	pq := tx.DB().NewQuery(`INSERT OR IGNORE INTO analytics_periods (workspace, type, grain, period, contact) VALUES ({:ws}, {:t}, {:g}, {:p}, {:c})`).Prepare()
+	defer pq.Close()
+	type periodKey struct {
+		ws, typ, contact string
+		grain            ia.Interval
+		period           int
+	}
+	periods := map[periodKey]bool{}
+	for k := range agg {
+		for _, g := range []ia.Interval{ia.Weekly, ia.Monthly} {
+			pk := periodKey{k.ws, k.typ, k.contact, g, k.day.Period(g)}
+			if periods[pk] {
+				continue
+			}
+			periods[pk] = true
+			if _, err := pq.Bind(dbx.Params{"ws": k.ws, "t": k.typ, "g": string(g), "p": pk.period, "c": k.contact}).Execute(); err != nil {
+				return n, err
+			}
+		}
+	}
 	sq := tx.DB().NewQuery(`INSERT INTO analytics_slots (workspace, type, slot, n) VALUES ({:ws}, {:t}, {:s}, {:n})
 		ON CONFLICT (workspace, type, slot) DO UPDATE SET n = n + excluded.n`).Prepare()
 	defer sq.Close()
@@ -195,7 +217,7 @@ func fold(tx core.App, where string, params dbx.Params, locOf func(string) *time
 // Analyze refreshes SQLite's statistics for the events and rollup tables, so the planner keeps choosing the
 // covering indexes after bulk loads.
 func Analyze(app core.App) {
-	for _, t := range []string{"events", "analytics_daily", "analytics_slots"} {
+	for _, t := range []string{"events", "analytics_daily", "analytics_periods", "analytics_slots"} {
 		if _, err := app.NonconcurrentDB().NewQuery("ANALYZE " + t).Execute(); err != nil {
 			app.Logger().Warn("ANALYZE failed", "table", t, "error", err)
 		}

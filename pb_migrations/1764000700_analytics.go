@@ -7,7 +7,8 @@ import (
 )
 
 // Analytics: admin-defined metrics, reports and report schedules (collections), plus derived SQL tables of the
-// analytics package: the daily rollup per workspace, type, local day and contact, event counts per 15-minute
+// analytics package: the daily rollup per workspace, type, local day and contact (and which contacts were active per local week
+// and month), event counts per 15-minute
 // slot (heatmaps), the rollup's state, and the cache of results for closed periods. A covering index on events (workspace, type, ts, contact) lets funnels,
 // retention and unique-contact metrics read contacts without touching event rows.
 func init() {
@@ -84,6 +85,9 @@ func init() {
 				workspace TEXT NOT NULL, type TEXT NOT NULL, day INTEGER NOT NULL, contact TEXT NOT NULL, n INTEGER NOT NULL,
 				PRIMARY KEY (workspace, type, day, contact)) WITHOUT ROWID`,
 			`CREATE INDEX IF NOT EXISTS idx_analytics_daily_contact ON analytics_daily (workspace, type, contact, day)`,
+			`CREATE TABLE IF NOT EXISTS analytics_periods (
+				workspace TEXT NOT NULL, type TEXT NOT NULL, grain TEXT NOT NULL, period INTEGER NOT NULL, contact TEXT NOT NULL,
+				PRIMARY KEY (workspace, type, grain, period, contact)) WITHOUT ROWID`,
 			`CREATE TABLE IF NOT EXISTS analytics_slots (
 				workspace TEXT NOT NULL, type TEXT NOT NULL, slot INTEGER NOT NULL, n INTEGER NOT NULL,
 				PRIMARY KEY (workspace, type, slot)) WITHOUT ROWID`,
@@ -100,7 +104,7 @@ func init() {
 	}, func(app core.App) error {
 		for _, sql := range []string{
 			`DROP TABLE IF EXISTS analytics_cache`, `DROP TABLE IF EXISTS analytics_state`,
-			`DROP TABLE IF EXISTS analytics_daily`, `DROP TABLE IF EXISTS analytics_slots`,
+			`DROP TABLE IF EXISTS analytics_daily`, `DROP TABLE IF EXISTS analytics_slots`, `DROP TABLE IF EXISTS analytics_periods`,
 		} {
 			if _, err := app.DB().NewQuery(sql).Execute(); err != nil {
 				return err
