@@ -159,13 +159,7 @@ func Funnel(app core.App, workspace string, q FunnelQuery) (*FunnelResult, error
 			all = append(all, fieldsOf[t]...)
 		}
 		all = uniq(all)
-		list := make([]string, 0, len(entering))
-		for c := range entering {
-			list = append(list, c)
-		}
-		sort.Strings(list)
-		for i := 0; i < len(list); i += 500 {
-			chunk := list[i:min(i+500, len(list))]
+		for _, chunk := range chunks(entering) {
 			p := dbx.Params{"ws": workspace, "lo": from, "hi": to + win}
 			in := inList("c", chunk, p)
 			if err := load("SELECT rowid, contact, ts, type"+dataCols(all)+" FROM events WHERE workspace = {:ws} AND contact IN ("+in+") AND ts >= {:lo} AND ts <= {:hi}",
@@ -233,6 +227,21 @@ func Funnel(app core.App, workspace string, q FunnelQuery) (*FunnelResult, error
 		})
 	}
 	return res, nil
+}
+
+// chunks splits a set of contacts into sorted lists of at most 500, for IN lists on the (workspace, contact,
+// ts) index.
+func chunks(set map[string]bool) [][]string {
+	list := make([]string, 0, len(set))
+	for c := range set {
+		list = append(list, c)
+	}
+	sort.Strings(list)
+	var out [][]string
+	for i := 0; i < len(list); i += 500 {
+		out = append(out, list[i:min(i+500, len(list))])
+	}
+	return out
 }
 
 func onlyFirst(steps []FunnelStep, t string) bool {
@@ -406,13 +415,7 @@ func Attribution(app core.App, workspace string, q AttributionQuery) ([]ia.Credi
 	if err != nil {
 		return nil, err
 	}
-	list := make([]string, 0, len(contacts))
-	for c := range contacts {
-		list = append(list, c)
-	}
-	sort.Strings(list)
-	for i := 0; i < len(list); i += 500 {
-		chunk := list[i:min(i+500, len(list))]
+	for _, chunk := range chunks(contacts) {
 		p := dbx.Params{"ws": workspace, "lo": lo - win, "hi": hi}
 		in := inList("c", chunk, p)
 		err := each(app, `SELECT contact, ts, type, json_extract(data, '$.campaign'), json_extract(data, '$.channel'), json_extract(data, '$.source'), json_extract(data, '$.flow')

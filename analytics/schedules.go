@@ -9,6 +9,7 @@ import (
 
 	"github.com/playgram/playgram/collections"
 	ia "github.com/playgram/playgram/internal/analytics"
+	"github.com/playgram/playgram/internal/slug"
 	"github.com/playgram/playgram/jobs"
 	"github.com/playgram/playgram/platform"
 	"github.com/pocketbase/dbx"
@@ -126,7 +127,7 @@ func SendScheduledReport(app core.App, svc *platform.Services, scheduleID string
 	var to []string
 	_ = s.UnmarshalJSONField("recipients", &to)
 	var file []byte
-	name := slugName(r.Name) + "-" + r.From.In(loc).Format("2006-01-02")
+	name := slug.Make(r.Name, 60, "report") + "-" + r.From.In(loc).Format("2006-01-02")
 	if s.GetString("format") == "xlsx" {
 		file, err = RenderXLSX(r)
 		name += ".xlsx"
@@ -152,24 +153,4 @@ func SendScheduledReport(app core.App, svc *platform.Services, scheduleID string
 	_, err = app.NonconcurrentDB().NewQuery("UPDATE report_schedules SET last_sent_at = {:now} WHERE id = {:id}").
 		Bind(dbx.Params{"now": now.UTC().Format("2006-01-02 15:04:05.000Z"), "id": s.Id}).Execute()
 	return err
-}
-
-func slugName(s string) string {
-	out := []rune{}
-	for _, c := range s {
-		switch {
-		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
-			out = append(out, c)
-		case c >= 'A' && c <= 'Z':
-			out = append(out, c+32)
-		default:
-			if len(out) > 0 && out[len(out)-1] != '-' {
-				out = append(out, '-')
-			}
-		}
-	}
-	if len(out) == 0 {
-		return "report"
-	}
-	return string(out)
 }
