@@ -57,9 +57,9 @@ type fev struct {
 	ia.FunnelEvent
 }
 
-// Funnel loads the step events of every contact (by type, through the covering (workspace, type, ts, contact)
-// index), sorts each contact's events and walks them; strict funnels also load the entering contacts' other
-// events, since any event in between breaks a strict funnel.
+// Funnel loads the step events of every contact that has a step-1 event (type by type, through the covering
+// (workspace, type, ts, contact) index), sorts each contact's events and walks them; strict funnels also load
+// the other types' events, since any event in between breaks a strict funnel.
 func Funnel(app core.App, workspace string, q FunnelQuery) (*FunnelResult, error) {
 	from, to := q.From.UnixMilli(), q.To.UnixMilli()
 	win := q.Window.Milliseconds()
@@ -114,23 +114,15 @@ func Funnel(app core.App, workspace string, q FunnelQuery) (*FunnelResult, error
 	}
 
 	// addNew: rows of contacts not seen yet start a stream (step-1 rows); otherwise they cannot matter.
-	load := func(query string, params dbx.Params, fields []string, typed bool, fixedType string, addNew bool) error {
+	load := func(query string, params dbx.Params, fields []string, t string, addNew bool) error {
 		var rowid, ts int64
 		var contact sql.RawBytes
-		var typ string
 		vals := make([]any, len(fields))
 		dest := []any{&rowid, &contact, &ts}
-		if typed {
-			dest = append(dest, &typ)
-		}
 		for i := range vals {
 			dest = append(dest, &vals[i])
 		}
 		return each(app, query, params, dest, func() error {
-			t := fixedType
-			if typed {
-				t = typ
-			}
 			i, ok := index[string(contact)]
 			if !ok && !addNew {
 				return nil
@@ -145,39 +137,29 @@ func Funnel(app core.App, workspace string, q FunnelQuery) (*FunnelResult, error
 			return nil
 		})
 	}
+	loadTypes := types
 	if q.Order == ia.Strict {
-		// Entering contacts first, then their whole streams.
-		params := dbx.Params{"ws": workspace, "t": q.Steps[0].Type, "lo": from, "hi": to}
-		entering := map[string]bool{}
-		var c string
-		if err := each(app, "SELECT DISTINCT contact FROM events WHERE workspace = {:ws} AND type = {:t} AND ts >= {:lo} AND ts <= {:hi} AND contact != ''",
-			params, []any{&c}, func() error { entering[c] = true; return nil }); err != nil {
+		// Any event in between breaks a strict funnel, so every other type is read too (through the covering
+		// index, only for contacts with a step-1 event); those events match no step.
+		others, err := workspaceTypes(app, workspace)
+		if err != nil {
 			return nil, err
 		}
-		var all []string
-		for _, t := range types {
-			all = append(all, fieldsOf[t]...)
-		}
-		all = uniq(all)
-		for _, chunk := range chunks(entering) {
-			p := dbx.Params{"ws": workspace, "lo": from, "hi": to + win}
-			in := inList("c", chunk, p)
-			if err := load("SELECT rowid, contact, ts, type"+dataCols(all)+" FROM events WHERE workspace = {:ws} AND contact IN ("+in+") AND ts >= {:lo} AND ts <= {:hi}",
-				p, all, true, "", true); err != nil {
-				return nil, err
+		for _, t := range others {
+			if _, isStep := fieldsOf[t]; !isStep {
+				loadTypes = append(loadTypes, t)
 			}
 		}
-	} else {
-		for n, t := range types { // types[0] is step 1's
-			hi := to + win
-			if onlyFirst(q.Steps, t) {
-				hi = to
-			}
-			fields := fieldsOf[t]
-			if err := load("SELECT rowid, contact, ts"+dataCols(fields)+" FROM events WHERE workspace = {:ws} AND type = {:t} AND ts >= {:lo} AND ts <= {:hi} AND contact != ''",
-				dbx.Params{"ws": workspace, "t": t, "lo": from, "hi": hi}, fields, false, t, n == 0); err != nil {
-				return nil, err
-			}
+	}
+	for n, t := range loadTypes { // loadTypes[0] is step 1's
+		hi := to + win
+		if q.Order != ia.Strict && onlyFirst(q.Steps, t) {
+			hi = to
+		}
+		fields := fieldsOf[t]
+		if err := load("SELECT rowid, contact, ts"+dataCols(fields)+" FROM events WHERE workspace = {:ws} AND type = {:t} AND ts >= {:lo} AND ts <= {:hi} AND contact != ''",
+			dbx.Params{"ws": workspace, "t": t, "lo": from, "hi": hi}, fields, t, n == 0); err != nil {
+			return nil, err
 		}
 	}
 
@@ -260,14 +242,6 @@ func appendOnce(xs []string, x string) []string {
 		}
 	}
 	return append(xs, x)
-}
-
-func uniq(xs []string) []string {
-	var out []string
-	for _, x := range xs {
-		out = appendOnce(out, x)
-	}
-	return out
 }
 
 // RetentionQuery is a retention request; From and To bound the cohorts' first events.

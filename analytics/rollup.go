@@ -215,8 +215,12 @@ func fold(tx core.App, where string, params dbx.Params, locOf func(string) *time
 }
 
 // Analyze refreshes SQLite's statistics for the events and rollup tables, so the planner keeps choosing the
-// covering indexes after bulk loads.
+// covering indexes after bulk loads. analysis_limit samples each index instead of reading all of it, so the
+// single writer is held for a moment even at millions of rows.
 func Analyze(app core.App) {
+	if _, err := app.NonconcurrentDB().NewQuery("PRAGMA analysis_limit = 2000").Execute(); err != nil {
+		app.Logger().Warn("PRAGMA analysis_limit failed", "error", err)
+	}
 	for _, t := range []string{"events", "analytics_daily", "analytics_periods", "analytics_slots"} {
 		if _, err := app.NonconcurrentDB().NewQuery("ANALYZE " + t).Execute(); err != nil {
 			app.Logger().Warn("ANALYZE failed", "table", t, "error", err)
