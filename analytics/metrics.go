@@ -186,10 +186,15 @@ func Series(app core.App, workspace string, d MetricDef, bs []ia.Bucket, loc *ti
 	for _, f := range d.Filters {
 		fields = append(fields, f.Field)
 	}
+	// Only what the aggregation needs is selected, so a value of data.value with no filters is read from the
+	// (workspace, type, ts, data.value) index alone.
 	var ts int64
 	var contact string
 	vals := make([]any, len(fields))
-	dest := []any{&ts, &contact}
+	dest, cols := []any{&ts}, "ts"
+	if d.Agg == ia.AggUnique {
+		dest, cols = append(dest, &contact), "ts, contact"
+	}
 	for i := range vals {
 		dest = append(dest, &vals[i])
 	}
@@ -200,7 +205,7 @@ func Series(app core.App, workspace string, d MetricDef, bs []ia.Bucket, loc *ti
 	if d.Agg.NeedsField() {
 		off = 1
 	}
-	err := each(app, "SELECT ts, contact"+dataCols(fields)+" FROM events WHERE "+where, params, dest, func() error {
+	err := each(app, "SELECT "+cols+dataCols(fields)+" FROM events WHERE "+where, params, dest, func() error {
 		for i, f := range d.Filters {
 			if !f.Match(vals[off+i]) {
 				return nil

@@ -77,6 +77,8 @@ func init() {
 			return err
 		}
 		events.AddIndex("idx_events_workspace_type_ts_contact", false, "workspace, type, ts, contact", "")
+		// Purchase values (revenue, order value percentiles) are read from the index, not the rows.
+		events.AddIndex("idx_events_workspace_type_ts_value", false, "workspace, type, ts, json_extract(data, '$.value')", "")
 		if err := app.Save(events); err != nil {
 			return err
 		}
@@ -112,6 +114,7 @@ func init() {
 		}
 		if events, err := app.FindCollectionByNameOrId(collections.Events); err == nil {
 			events.RemoveIndex("idx_events_workspace_type_ts_contact")
+			events.RemoveIndex("idx_events_workspace_type_ts_value")
 			if err := app.Save(events); err != nil {
 				return err
 			}
