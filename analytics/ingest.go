@@ -1,6 +1,7 @@
 package analytics
 
 import (
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -147,18 +148,15 @@ func Ingest(tx core.App, workspace, actor string, batch []Incoming, now time.Tim
 		return []Accepted{}, sortRejections(refused), nil
 	}
 	stamp := now.UTC().Format("2006-01-02 15:04:05.000Z")
-	q := tx.DB().NewQuery(`INSERT INTO events (id, workspace, type, subject_collection, subject_id, contact, actor, data, ts, created, updated)
-		VALUES ({:id}, {:ws}, {:type}, '', '', {:contact}, {:actor}, {:data}, {:ts}, {:now}, {:now})`).Prepare()
-	defer q.Close()
 	accepted := make([]Accepted, 0, len(good))
-	params := dbx.Params{"ws": workspace, "actor": actor, "now": stamp}
+	rows := make([][]any, len(good))
 	for i, c := range good {
 		id := security.RandomStringWithAlphabet(core.DefaultIdLength, core.DefaultIdAlphabet)
-		params["id"], params["type"], params["contact"], params["data"], params["ts"] = id, c.typ, ids[i], c.data, c.ts
-		if _, err := q.Bind(params).Execute(); err != nil {
-			return nil, nil, err
-		}
+		rows[i] = []any{id, workspace, c.typ, ids[i], actor, c.data, c.ts, stamp, stamp}
 		accepted = append(accepted, Accepted{Index: c.index, ID: id, Contact: ids[i], TS: c.ts})
+	}
+	if err := insertEvents(tx, rows); err != nil {
+		return nil, nil, err
 	}
 	return accepted, sortRejections(refused), nil
 }
@@ -173,4 +171,66 @@ func sortRejections(r []Rejection) []Rejection {
 		}
 	}
 	return r
+}
+
+// insertRows is how many events one INSERT statement writes.
+const insertRows = 50
+
+const insertHead = "INSERT INTO events (id, workspace, type, subject_collection, subject_id, contact, actor, data, ts, created, updated) VALUES "
+
+// insertEvents writes rows (id, workspace, type, contact, actor, data, ts, created, updated) with multi-row
+// INSERTs prepared once on the transaction's own connection: fewer statement runs per event than one INSERT
+// each.
+func insertEvents(tx core.App, rows [][]any) error {
+	ex, ok := executor(tx)
+	if !ok {
+		q := tx.DB().NewQuery(insertHead + "({:id}, {:ws}, {:t}, '', '', {:c}, {:a}, {:d}, {:ts}, {:cr}, {:up})").Prepare()
+		defer q.Close()
+		for _, r := range rows {
+			if _, err := q.Bind(dbx.Params{"id": r[0], "ws": r[1], "t": r[2], "c": r[3], "a": r[4], "d": r[5], "ts": r[6], "cr": r[7], "up": r[8]}).Execute(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	stmts := map[int]*sql.Stmt{}
+	defer func() {
+		for _, st := range stmts {
+			st.Close()
+		}
+	}()
+	args := make([]any, 0, insertRows*9)
+	for start := 0; start < len(rows); start += insertRows {
+		chunk := rows[start:min(start+insertRows, len(rows))]
+		st := stmts[len(chunk)]
+		if st == nil {
+			var err error
+			values := strings.TrimSuffix(strings.Repeat("(?, ?, ?, '', '', ?, ?, ?, ?, ?, ?), ", len(chunk)), ", ")
+			if st, err = ex.Prepare(insertHead + values); err != nil {
+				return err
+			}
+			stmts[len(chunk)] = st
+		}
+		args = args[:0]
+		for _, r := range chunk {
+			args = append(args, r...)
+		}
+		if _, err := st.Exec(args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// executor is the database/sql executor of tx's transaction, when tx is one.
+func executor(tx core.App) (dbx.Executor, bool) {
+	t, ok := tx.NonconcurrentDB().(*dbx.Tx)
+	if !ok {
+		return nil, false
+	}
+	b, ok := t.Builder.(interface{ Executor() dbx.Executor })
+	if !ok {
+		return nil, false
+	}
+	return b.Executor(), true
 }
