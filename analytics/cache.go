@@ -10,13 +10,17 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 )
 
+// cacheVersion is part of every cache key; bump it when a definition (a KPI, a rule) changes so answers
+// stored by an older build are not served.
+const cacheVersion = 1
+
 // Cached answers a question about a closed period from analytics_cache, or computes and stores it. key names
 // the question (kind and canonical parameters, zone included); hi is the latest instant (unix ms) the answer
 // depends on. Answers reaching past now are never stored. The log is append-only, but events may be
 // backfilled with a past time: a stored answer is used only if no event of the workspace with ts < hi arrived
 // after it was computed (one probe over the rowids added since).
 func Cached[T any](app core.App, workspace string, key any, hi int64, now time.Time, compute func() (T, error)) (T, bool, error) {
-	raw, _ := json.Marshal(key)
+	raw, _ := json.Marshal([]any{cacheVersion, key})
 	sum := sha256.Sum256(raw)
 	k := hex.EncodeToString(sum[:16])
 	closed := hi <= now.UnixMilli()
