@@ -3,6 +3,7 @@ package routes_test
 import (
 	"archive/zip"
 	"bytes"
+	"compress/zlib"
 	"context"
 	"fmt"
 	"io"
@@ -221,8 +222,16 @@ func TestFunnelRetentionHeatmapAttribution(t *testing.T) {
 	emit(t, app, w.Acme, "qr.scanned", "a", base.Add(7*24*h), nil)
 	emit(t, app, w.Acme, "qr.scanned", "b", base.Add(8*24*h), nil)
 	emit(t, app, w.Acme, "qr.scanned", "c", base.Add(15*24*h), nil)
-	if _, err := analytics.RunRollup(context.Background(), app); err != nil {
+	// The rollup runs as a job (cron only enqueues it).
+	if _, err := jobs.Enqueue(app, jobs.New{Kind: analytics.KindRollup, UniqueKey: "analytics:rollup"}); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := jobs.RunnerOf(app).RunDue(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var rolled int
+	if err := app.DB().NewQuery("SELECT count(*) FROM analytics_daily WHERE workspace = {:ws} AND type = 'qr.scanned'").Bind(dbx.Params{"ws": w.Acme}).Row(&rolled); err != nil || rolled != 6 {
+		t.Fatalf("rollup rows for scans: %d %v", rolled, err)
 	}
 	emit(t, app, w.Acme, "qr.scanned", "d", base.Add(7*24*h), nil) // after the rollup: read from the log
 	// Active contacts per week come from the rollup plus d, which the rollup has not seen yet.
@@ -290,8 +299,9 @@ func TestReportsAndSchedules(t *testing.T) {
 	id := decodeBody(t, res.Body)["id"].(string)
 
 	pdf := do("GET", "/api/v1/analytics/reports/"+id+".pdf", "", w.Viewer.Headers)
-	if pdf.Status != 200 || !strings.HasPrefix(pdf.Body, "%PDF") || pdf.Header.Get("Content-Type") != "application/pdf" {
-		t.Fatalf("pdf: %d %.100s", pdf.Status, pdf.Body)
+	if pdf.Status != 200 || !strings.HasPrefix(pdf.Body, "%PDF") || pdf.Header.Get("Content-Type") != "application/pdf" ||
+		strings.Count(pdfContent(pdf.Body), " re") < 10 { // charts are vector rectangles, not images
+		t.Fatalf("pdf: %d %.100s\n%.1500q", pdf.Status, pdf.Body, pdfContent(pdf.Body))
 	}
 	xlsx := do("GET", "/api/v1/analytics/reports/"+id+".xlsx", "", w.Viewer.Headers)
 	zr, err := zip.NewReader(bytes.NewReader([]byte(xlsx.Body)), int64(len(xlsx.Body)))
@@ -354,5 +364,28 @@ func TestReportsAndSchedules(t *testing.T) {
 	s, _ = app.FindRecordById(collections.ReportSchedules, s.Id)
 	if got := s.GetDateTime("next_run_at").Time(); got.Sub(next) < 6*24*time.Hour || s.GetDateTime("last_sent_at").IsZero() {
 		t.Fatalf("schedule after sending: next %v last %v", got, s.GetDateTime("last_sent_at"))
+	}
+}
+
+// pdfContent inflates a PDF's compressed streams, so tests can look at the drawing operators.
+func pdfContent(pdf string) string {
+	var out strings.Builder
+	for {
+		start := strings.Index(pdf, ">>\nstream\n")
+		if start < 0 {
+			return out.String()
+		}
+		pdf = pdf[start+len(">>\nstream\n"):]
+		end := strings.Index(pdf, "endstream\n")
+		if end < 0 {
+			return out.String()
+		}
+		if r, err := zlib.NewReader(strings.NewReader(pdf[:end])); err == nil {
+			b, _ := io.ReadAll(r)
+			out.Write(b)
+		} else {
+			out.WriteString(pdf[:end])
+		}
+		pdf = pdf[end:]
 	}
 }
