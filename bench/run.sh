@@ -89,6 +89,10 @@ PY
     crm-messages) # a DM from a new subscriber per request (no auto-reply rules in the demo workspace)
       load crm-messages -url "$BASE/api/v1/manychat/messages" -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
         -body-template '{"subscriber_id":"7{{i}}","text":"qual o preço?"}' ;;
+    events) # batches of 1,000 events through the ingest route; events/s = req/s × 1000
+      EKEY=$(./bin/playgram apikey create --dir "$DATA" --workspace demo --scopes events --name bench-events | grep -oE 'pgk_[0-9A-Za-z]{43}')
+      python3 -c 'import json; print(json.dumps({"events": [{"type": "purchase", "subscriber_id": str(1000 + i % 200), "data": {"value": i % 90 + 10, "currency": "EUR", "campaign": "c%d" % (i % 5)}} for i in range(1000)]}))' >"$OUT/events-batch.json"
+      load events-batch-1000 -url "$BASE/api/v1/events" -method POST -body-file "$OUT/events-batch.json" -H "Authorization: Bearer $EKEY" -H "Content-Type: application/json" ;;
     *) echo "unknown scenario $s" >&2; exit 2 ;;
   esac
 done
