@@ -558,3 +558,27 @@ func TestDashboardCalendar(t *testing.T) {
 		t.Fatalf("a year at once: %d %s", res.Status, res.Body)
 	}
 }
+
+func TestDailyLimitCountsTheHelpersDay(t *testing.T) {
+	bw := newBookingWorld(t)
+	tool := bw.tool("Cuts", map[string]any{"daily_limit": 2})
+	anna := bw.helper("Anna", "America/New_York", tool)
+	bw.hours(anna, "18:00", "23:00") // evenings in New York are the next UTC day
+	ny, _ := time.LoadLocation("America/New_York")
+	now := time.Now().In(ny)
+	d := time.Date(now.Year(), now.Month(), now.Day()+5, 0, 0, 0, 0, ny)
+	for i, h := range []int{18, 22} {
+		if res := bw.book(tool, anna, d.Add(time.Duration(h)*time.Hour), fmt.Sprint(i+1)); res.Status != 201 {
+			t.Fatalf("booking %d: %d %s", i, res.Status, res.Body)
+		}
+	}
+	if res := bw.book(tool, anna, d.Add(20*time.Hour), "3"); res.Status != 409 || !strings.Contains(res.Body, `"reason":"daily_limit"`) {
+		t.Fatalf("third booking of the day: %d %s", res.Status, res.Body)
+	}
+	if list := bw.daySlots(tool, anna, d, "America/New_York"); len(list) != 0 {
+		t.Fatalf("a full day still lists %d slots", len(list))
+	}
+	if list := bw.daySlots(tool, anna, d.AddDate(0, 0, 1), "America/New_York"); len(list) != 10 {
+		t.Fatalf("the next day lists %d slots", len(list))
+	}
+}
