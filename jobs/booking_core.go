@@ -150,8 +150,8 @@ type Schedule struct {
 // BookingRow is a booking as availability sees it.
 type BookingRow struct {
 	ID, Tool, Status string
-	Start, End                time.Time
-	Seats                     int
+	Start, End       time.Time
+	Seats            int
 }
 
 // Hold is a slot held for a waitlist entry until Until.

@@ -823,7 +823,7 @@ func findContact(app core.App, ws string, ref platform.ContactRef) *core.Record 
 }
 
 // resolveContact is platform.ResolveContact with a known subscriber found through the contacts'
-// (workspace, subscriber_id) index: the index is partial (subscriber_id != ''), and SQLite uses it only when
+// (workspace, subscriber_id) index: the index is partial (subscriber_id != ”), and SQLite uses it only when
 // the query repeats that condition.
 func resolveContact(tx core.App, ws string, ref platform.ContactRef, defaults map[string]any) (*core.Record, error) {
 	if ref.ContactID == "" && ref.SubscriberID != "" {
@@ -839,7 +839,7 @@ func resolveContact(tx core.App, ws string, ref platform.ContactRef, defaults ma
 }
 
 // contactIDOf finds a contact's id without creating it ("" when there is none yet). The subscriber lookup
-// repeats the partial index's condition (subscriber_id != ''), without which SQLite cannot use
+// repeats the partial index's condition (subscriber_id != ”), without which SQLite cannot use
 // idx_contacts_workspace_subscriber and scans the workspace's contacts.
 func contactIDOf(app core.App, ws string, ref platform.ContactRef) string {
 	var id string
