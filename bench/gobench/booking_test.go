@@ -2,6 +2,7 @@ package gobench
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -113,17 +114,35 @@ func cpuPerOp(b *testing.B) func() {
 	}
 }
 
-func (f *bookingFixture) get(b *testing.B, url string) *httptest.ResponseRecorder {
-	req := httptest.NewRequest(http.MethodGet, url, nil)
+// do sends one request with the Manychat key.
+func (f *bookingFixture) do(method, url, body string) *httptest.ResponseRecorder {
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req := httptest.NewRequest(method, url, r)
+	req.Header.Set("Content-Type", "application/json")
 	for k, v := range f.key {
 		req.Header.Set(k, v)
 	}
 	rec := httptest.NewRecorder()
 	f.h.ServeHTTP(rec, req)
-	if rec.Code != 200 {
-		b.Fatalf("%s: %d %s", url, rec.Code, rec.Body)
-	}
 	return rec
+}
+
+// measureSlots checks that url lists want slots, then times it.
+func (f *bookingFixture) measureSlots(b *testing.B, url string, want int) {
+	if rec := f.do(http.MethodGet, url, ""); rec.Code != 200 || strings.Count(rec.Body.String(), `"seats_left"`) != want {
+		b.Fatalf("%s: %d, %d slots, want %d", url, rec.Code, strings.Count(rec.Body.String(), `"seats_left"`), want)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	defer cpuPerOp(b)()
+	for b.Loop() {
+		if rec := f.do(http.MethodGet, url, ""); rec.Code != 200 {
+			b.Fatalf("%d %s", rec.Code, rec.Body)
+		}
+	}
 }
 
 // BenchmarkBookingSlotsMonth500Bookings: a month of slots for one helper (08:00-20:00 daily, 30-minute
@@ -136,16 +155,7 @@ func BenchmarkBookingSlotsMonth500Bookings(b *testing.B) {
 		starts = append(starts, f.day0.AddDate(0, 0, i/17).Add(8*time.Hour+time.Duration(i%17)*30*time.Minute))
 	}
 	f.seed(b, f.helpers[0], starts, 30*time.Minute)
-	url := "/api/v1/bookings/slots?tool=" + f.tool + "&helper=" + f.helpers[0] + "&from=" + f.day0.Format("2006-01-02") + "&to=" + f.day0.AddDate(0, 0, 29).Format("2006-01-02")
-	if n := strings.Count(f.get(b, url).Body.String(), `"seats_left"`); n != 30*24-500 {
-		b.Fatalf("%d free slots, want %d", n, 30*24-500)
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	defer cpuPerOp(b)()
-	for b.Loop() {
-		f.get(b, url)
-	}
+	f.measureSlots(b, "/api/v1/bookings/slots?tool="+f.tool+"&helper="+f.helpers[0]+"&from="+f.day0.Format("2006-01-02")+"&to="+f.day0.AddDate(0, 0, 29).Format("2006-01-02"), 30*24-500)
 }
 
 // BenchmarkBookingSlots20Helpers90Days: helper=any over 90 days for 20 helpers (09:00-17:00 daily, 10
@@ -160,16 +170,7 @@ func BenchmarkBookingSlots20Helpers90Days(b *testing.B) {
 		}
 		f.seed(b, h, starts, 30*time.Minute)
 	}
-	url := "/api/v1/bookings/slots?tool=" + f.tool + "&helper=any&from=" + f.day0.Format("2006-01-02") + "&to=" + f.day0.AddDate(0, 0, 89).Format("2006-01-02")
-	if n := strings.Count(f.get(b, url).Body.String(), `"seats_left"`); n != 90*16 {
-		b.Fatalf("%d merged slots, want %d", n, 90*16)
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	defer cpuPerOp(b)()
-	for b.Loop() {
-		f.get(b, url)
-	}
+	f.measureSlots(b, "/api/v1/bookings/slots?tool="+f.tool+"&helper=any&from="+f.day0.Format("2006-01-02")+"&to="+f.day0.AddDate(0, 0, 89).Format("2006-01-02"), 90*16)
 }
 
 // BenchmarkBookingCreate: POST /api/v1/bookings from parallel clients, each for a free slot, with the whole
@@ -191,13 +192,7 @@ func BenchmarkBookingCreate(b *testing.B) {
 			at := f.day0.AddDate(0, 0, int(slot/48)).Add(time.Duration(slot%48) * 30 * time.Minute)
 			body := fmt.Sprintf(`{"tool":%q,"helper":%q,"start":%q,"subscriber_id":"%d","name":"Bench","email":"b%d@example.com"}`,
 				f.tool, f.helpers[i%int64(len(f.helpers))], at.Format(time.RFC3339), 100000+i, i)
-			req := httptest.NewRequest(http.MethodPost, "/api/v1/bookings", strings.NewReader(body))
-			req.Header.Set("Content-Type", "application/json")
-			for k, v := range f.key {
-				req.Header.Set(k, v)
-			}
-			rec := httptest.NewRecorder()
-			f.h.ServeHTTP(rec, req)
+			rec := f.do(http.MethodPost, "/api/v1/bookings", body)
 			if rec.Code != 201 {
 				failed.Store(fmt.Sprintf("%d %s", rec.Code, rec.Body))
 			}
@@ -225,13 +220,7 @@ func BenchmarkBookingConflict(b *testing.B) {
 	b.SetParallelism(25)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			req := httptest.NewRequest(http.MethodPost, "/api/v1/bookings", strings.NewReader(body))
-			req.Header.Set("Content-Type", "application/json")
-			for k, v := range f.key {
-				req.Header.Set(k, v)
-			}
-			rec := httptest.NewRecorder()
-			f.h.ServeHTTP(rec, req)
+			rec := f.do(http.MethodPost, "/api/v1/bookings", body)
 			if rec.Code != 409 {
 				b.Errorf("%d %s", rec.Code, rec.Body)
 				return
@@ -255,13 +244,7 @@ func BenchmarkBookingClassRush(b *testing.B) {
 		for pb.Next() {
 			i := next.Add(1)
 			body := fmt.Sprintf(`{"tool":%q,"helper":%q,"start":%q,"subscriber_id":"%d","name":"Bench"}`, f.tool, f.helpers[0], at.Format(time.RFC3339), i)
-			req := httptest.NewRequest(http.MethodPost, "/api/v1/bookings", strings.NewReader(body))
-			req.Header.Set("Content-Type", "application/json")
-			for k, v := range f.key {
-				req.Header.Set(k, v)
-			}
-			rec := httptest.NewRecorder()
-			f.h.ServeHTTP(rec, req)
+			rec := f.do(http.MethodPost, "/api/v1/bookings", body)
 			switch rec.Code {
 			case 201:
 				created.Add(1)
