@@ -953,6 +953,18 @@ type change struct {
 	actor platform.Actor
 }
 
+// customerActor is a customer acting through a link: recorded as "system:customer".
+func customerActor(e *core.RequestEvent, via string) platform.Actor {
+	return platform.Actor{Type: "system", ID: "customer", Label: "customer (" + via + ")", IP: e.RealIP(), UserAgent: e.Request.UserAgent()}
+}
+
+func changer(e *core.RequestEvent, staff bool, token string) change {
+	if token != "" {
+		return change{token: token, actor: customerActor(e, "manage link")}
+	}
+	return change{staff: staff, actor: platform.ActorFromRequest(e)}
+}
+
 // notifyLink is the manage link sent with a change: the customer's own token when they used it; otherwise a
 // new one (only hashes are stored, and the customer needs a working link), which retires the old link.
 func (b *bookingAPI) notifyLink(booking *core.Record, who change) string {
@@ -972,10 +984,7 @@ func (b *bookingAPI) cancel(id string, e *core.RequestEvent, reason string, targ
 		if err != nil {
 			return err
 		}
-		who := change{staff: staff, token: token, actor: platform.ActorFromRequest(e)}
-		if token != "" {
-			who.actor = platform.Actor{Type: "system", Label: "customer (manage link)", IP: e.RealIP(), UserAgent: e.Request.UserAgent()}
-		}
+		who := changer(e, staff, token)
 		if !holdsSlot(booking) {
 			out = booking // cancelling twice is harmless
 			return nil
@@ -1074,7 +1083,7 @@ func (b *bookingAPI) reschedule(id string, e *core.RequestEvent, start time.Time
 		if err != nil {
 			return err
 		}
-		who := change{staff: staff, token: token, actor: platform.ActorFromRequest(e)}
+		who := changer(e, staff, token)
 		if !holdsSlot(booking) {
 			return refuse(http.StatusConflict, "This booking is "+booking.GetString("status")+" and cannot be moved; make a new one.")
 		}
@@ -1471,7 +1480,7 @@ func (b *bookingAPI) takeOffer(e *core.RequestEvent) error {
 		}
 		var err error
 		rec, token, err = b.book(tx, o.Workspace, newBooking{tool: tool, helper: o.Helper, start: start, contact: ref, name: o.Name, tz: o.TZ,
-			source: source, actor: platform.Actor{Type: "system", Label: "customer (booking link)", IP: e.RealIP(), UserAgent: e.Request.UserAgent()},
+			source: source, actor: customerActor(e, "booking link"),
 			contactDefaults: map[string]any{"name": o.Name, "timezone": o.TZ}}, time.Now())
 		return err
 	})

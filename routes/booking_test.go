@@ -452,8 +452,14 @@ func TestCutoffAppliesToCustomersNotStaff(t *testing.T) {
 			t.Fatalf("customer cancel: %d %s", res.Status, res.Body)
 		}
 	}
-	if n := bw.count(collections.Events, "type = 'booking.cancelled' && subject_id = {:id}", dbx.Params{"id": str(c, "id")}); n != 1 {
-		t.Fatalf("%d cancellation events", n)
+	if n := bw.count(collections.Events, "type = 'booking.cancelled' && subject_id = {:id} && actor = 'system:customer'", dbx.Params{"id": str(c, "id")}); n != 1 {
+		t.Fatalf("%d cancellation events by the customer", n)
+	}
+	if by := bw.booking(str(c, "id")).GetString("cancelled_by"); by != "system:customer" {
+		t.Fatalf("cancelled_by %q", by)
+	}
+	if by := bw.booking(str(b, "id")).GetString("cancelled_by"); by != "user:"+bw.w.Manager.ID {
+		t.Fatalf("cancelled_by %q", by)
 	}
 	if res := bw.do("POST", "/api/v1/bookings/"+str(c, "id")+"/reschedule?token="+ctoken, `{"start":"`+later.Format(time.RFC3339)+`"}`, nil); res.Status != 409 {
 		t.Fatalf("moving a cancelled booking: %d %s", res.Status, res.Body)
