@@ -61,16 +61,19 @@ func registerBooking(v1 *router.RouterGroup[*core.RequestEvent], svc *platform.S
 	v1.GET("/bookings/calendar", b.calendar).Bind(require(svc, read))
 	v1.POST("/bookings", b.create).Bind(require(svc, write))
 	v1.POST("/bookings/waitlist", b.joinWaitlist).Bind(require(svc, write))
-	v1.GET("/booking-offers/{token}", b.offerPage)
-	v1.POST("/booking-offers/{token}", b.takeOffer)
-	v1.GET("/bookings/{id}", b.view).Bind(memberOrToken(svc, read))
-	v1.POST("/bookings/{id}/cancel", b.cancelRoute).Bind(memberOrToken(svc, write))
-	v1.POST("/bookings/{id}/reschedule", b.rescheduleRoute).Bind(memberOrToken(svc, write))
+	// Links carry their token in the URL: successful requests stay out of the request log, so the log does not
+	// collect working links (and calendar apps polling feeds do not swamp it).
+	quiet := apis.SkipSuccessActivityLog()
+	v1.GET("/booking-offers/{token}", b.offerPage).Bind(quiet)
+	v1.POST("/booking-offers/{token}", b.takeOffer).Bind(quiet)
+	v1.GET("/bookings/{id}", b.view).Bind(memberOrToken(svc, read), quiet)
+	v1.POST("/bookings/{id}/cancel", b.cancelRoute).Bind(memberOrToken(svc, write), quiet)
+	v1.POST("/bookings/{id}/reschedule", b.rescheduleRoute).Bind(memberOrToken(svc, write), quiet)
 	v1.POST("/bookings/{id}/confirm", b.confirm).Bind(require(svc, staff))
 	v1.POST("/bookings/{id}/reject", b.reject).Bind(require(svc, staff))
-	v1.GET("/bookings/{id}/manage", b.managePage)
-	v1.POST("/bookings/{id}/manage", b.manageForm)
-	v1.GET("/helpers/{id}/calendar.ics", b.feed)
+	v1.GET("/bookings/{id}/manage", b.managePage).Bind(quiet)
+	v1.POST("/bookings/{id}/manage", b.manageForm).Bind(quiet)
+	v1.GET("/helpers/{id}/calendar.ics", b.feed).Bind(quiet)
 	v1.POST("/helpers/{id}/calendar-token", b.rotateFeedToken).Bind(require(svc, staff))
 }
 
