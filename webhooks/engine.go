@@ -205,7 +205,7 @@ func (e *Engine) markDue(endpoint string, atMs int64) {
 func (e *Engine) state(endpoint string) *epState {
 	st, ok := e.states[endpoint]
 	if !ok {
-		st = &epState{refilled: time.Now()}
+		st = &epState{}
 		e.states[endpoint] = st
 	}
 	return st
@@ -269,7 +269,8 @@ func (e *Engine) dispatchLoop() {
 			return
 		default:
 		}
-		n, err := e.Dispatch(e.runCtx)
+		n, tasks, err := e.dispatch(true)
+		e.spawn(tasks)
 		if err != nil {
 			e.app.Logger().Error("webhooks: fan-out failed", "error", err)
 		}
@@ -307,15 +308,7 @@ func (e *Engine) deliverLoop() {
 			e.app.Logger().Error("webhooks: claiming deliveries failed", "error", err)
 			wait = e.opts.PollInterval
 		}
-		for _, t := range tasks {
-			e.senders.Add(1)
-			go func(t *task) {
-				defer e.senders.Done()
-				r := e.send(e.runCtx, t)
-				e.release(t, r)
-				e.results <- r
-			}(t)
-		}
+		e.spawn(tasks)
 		wait = min(wait, e.opts.PollInterval, max(time.Until(lastRescan.Add(e.opts.RescanInterval)), time.Millisecond))
 		timer.Reset(wait)
 		select {
@@ -324,6 +317,19 @@ func (e *Engine) deliverLoop() {
 		case <-e.wakeDeliver:
 		case <-timer.C:
 		}
+	}
+}
+
+// spawn sends claimed deliveries, each in its own goroutine; results go to the flush loop.
+func (e *Engine) spawn(tasks []*task) {
+	for _, t := range tasks {
+		e.senders.Add(1)
+		go func(t *task) {
+			defer e.senders.Done()
+			r := e.send(e.runCtx, t)
+			e.release(t, r)
+			e.results <- r
+		}(t)
 	}
 }
 
