@@ -128,6 +128,12 @@ func (e *Engine) claim(ctx context.Context) ([]*task, time.Duration, error) {
 	var tasks []*task
 	got := make([]int, len(plans))
 	nextDue := make([]int64, len(plans))
+	marks := make([]int64, len(plans))
+	e.mu.Lock()
+	for i, p := range plans {
+		marks[i] = e.state(p.ep.ID).marks
+	}
+	e.mu.Unlock()
 	err := e.app.RunInTransaction(func(tx core.App) error {
 		db := tx.NonconcurrentDB()
 		q := db.NewQuery(`UPDATE ` + collections.WebhookDeliveries + ` SET status = 'sending', lease_owner = {:owner}, lease_until = {:lease}
@@ -174,7 +180,11 @@ func (e *Engine) claim(ctx context.Context) ([]*task, time.Duration, error) {
 		}
 		e.unreserveLocked(p.ep, unused)
 		if err == nil {
-			st.due = nextDue[i]
+			if st.marks == marks[i] {
+				st.due = nextDue[i]
+			} else if nextDue[i] != 0 && nextDue[i] < st.due {
+				st.due = nextDue[i] // something was marked due meanwhile: keep the earlier of the two
+			}
 			if st.due > nowMs {
 				wait = min(wait, time.Duration(st.due-nowMs)*time.Millisecond)
 			}

@@ -89,6 +89,7 @@ type epState struct {
 	tokens      float64
 	refilled    time.Time
 	due         int64 // unix ms of the earliest pending delivery known; 0 = none known
+	marks       int64 // counts markDue calls, so a claim does not overwrite news it did not see
 	pausedUntil time.Time
 }
 
@@ -195,6 +196,7 @@ func (e *Engine) WakeDeliver() {
 func (e *Engine) markDue(endpoint string, atMs int64) {
 	e.mu.Lock()
 	st := e.state(endpoint)
+	st.marks++
 	if st.due == 0 || atMs < st.due {
 		st.due = atMs
 	}
