@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Loads a freshly built Playgram over loopback with bench/loadgen and prints one Markdown table row per
-# scenario. Usage: bash bench/run.sh [scenario ...]   (default: all). Results go to bench/out/.
+# scenario. Usage: bash bench/run.sh [scenario ...]   (default: health ping; also: webhooks, tuned with
+# WEBHOOK_RATE events/s and WEBHOOK_BACKLOG events). Results go to bench/out/.
 # Each scenario is bounded in time; only 127.0.0.1 is ever targeted.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -123,6 +124,13 @@ PY
       load booking -url "$BASE/api/v1/bookings" -method POST -H "Authorization: Bearer $KEY" -H "Content-Type: application/json" \
         -body-template "{\"tool\":\"$BTOOL\",\"helper\":\"$BHELPER\",\"start\":\"$BSTART\",\"subscriber_id\":\"{{i}}\",\"name\":\"Bench {{i}}\"}" \
         -expect 201,409 ;;
+    webhooks) # in-process app + loopback receiver (bench/webhooks): its own table
+      go build -o bin/whbench ./bench/webhooks
+      echo
+      echo "| mode | endpoints | events | requests | time | deliveries/s | p50 ms | p95 ms | p99 ms | not delivered | duplicates | missing/bad signature |"
+      echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+      ./bin/whbench -mode sustained -endpoints 10 -rate "${WEBHOOK_RATE:-100}" -duration "$DUR"
+      ./bin/whbench -mode backlog -endpoints 10 -events "${WEBHOOK_BACKLOG:-10000}" ;;
     *) echo "unknown scenario $s" >&2; exit 2 ;;
   esac
 done
