@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Loads a freshly built Playgram over loopback with bench/loadgen and prints one Markdown table row per
-# scenario. Usage: bash bench/run.sh [scenario ...]   (default: all). Results go to bench/out/.
+# scenario. Usage: bash bench/run.sh [scenario ...]   (default: health ping; also: webhooks, tuned with
+# WEBHOOK_RATE events/s and WEBHOOK_BACKLOG events). Results go to bench/out/.
 # Each scenario is bounded in time; only 127.0.0.1 is ever targeted.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,6 +55,30 @@ print(f'| {s["label"]} | {s["concurrency"]} | {s["requests"]} | {s["failures"]} 
 PY
 }
 
+# booking_setup creates (through the collection API, as a superuser) a class of 1000 seats with one helper
+# who works around the clock, and prints "TOOL_SLUG HELPER_ID START".
+booking_setup() {
+  local pw; pw=$(head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')
+  ./bin/playgram superuser upsert bench@playgram.local "$pw" --dir "$DATA" >/dev/null
+  python3 - "$BASE" "$pw" <<'PY'
+import datetime, json, sys, urllib.parse, urllib.request
+base, pw = sys.argv[1], sys.argv[2]
+def call(method, path, body=None, token=None):
+    req = urllib.request.Request(base + path, method=method, data=json.dumps(body).encode() if body is not None else None,
+                                 headers={"Content-Type": "application/json", **({"Authorization": token} if token else {})})
+    return json.load(urllib.request.urlopen(req))
+token = call("POST", "/api/collections/_superusers/auth-with-password", {"identity": "bench@playgram.local", "password": pw})["token"]
+ws = call("GET", "/api/collections/workspaces/records?filter=" + urllib.parse.quote("slug='demo'"), token=token)["items"][0]["id"]
+tool = call("POST", "/api/collections/tools/records", {"workspace": ws, "type": "booking", "name": "Bench class", "slug": "bench-class", "enabled": True,
+            "config": {"seats": 1000, "duration_minutes": 60, "slot_interval_minutes": 60, "min_notice_minutes": 0, "max_advance_days": 30}}, token)["id"]
+helper = call("POST", "/api/collections/helpers/records", {"workspace": ws, "name": "Bench coach", "timezone": "UTC", "active": True, "tools": [tool]}, token)["id"]
+for wd in range(1, 8):
+    call("POST", "/api/collections/availability/records", {"workspace": ws, "helper": helper, "weekday": wd, "start": "00:00", "end": "24:00"}, token)
+start = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=2)).strftime("%Y-%m-%dT10:00:00Z")
+print("bench-class", helper, start)
+PY
+}
+
 echo "| scenario | concurrency | requests | failures | req/s | p50 ms | p99 ms |"
 echo "|---|---|---|---|---|---|---|"
 scenarios=${*:-"health ping create scan qrpng social"}
@@ -83,6 +108,29 @@ call("POST", "/api/collections/api_clients/records", {"workspace": key["workspac
 PY
       curl -fs -o /dev/null -H "Authorization: Bearer $SKEY" "$BASE/api/v1/social/instagram/benchshop?limit=12"
       load social -url "$BASE/api/v1/social/instagram/benchshop?limit=12" -H "Authorization: Bearer $SKEY" ;;
+    crm-upsert) # Full Contact Data with 10 tags and 20 custom fields, a new subscriber per request
+      load crm-upsert -url "$BASE/api/v1/manychat/contacts" -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
+        -body-template '{"id":"{{i}}1","first_name":"Ana","last_name":"Souza","ig_username":"ana{{i}}","email":"ana{{i}}@example.com","last_interaction":"2026-01-01T10:00:00Z","tags":[{"id":1,"name":"t0"},{"id":2,"name":"t1"},{"id":3,"name":"t2"},{"id":4,"name":"t3"},{"id":5,"name":"t4"},{"id":6,"name":"t5"},{"id":7,"name":"t6"},{"id":8,"name":"t7"},{"id":9,"name":"t8"},{"id":10,"name":"t9"}],"custom_fields":{"f0":"{{rand}}","f1":"v","f2":"v","f3":"v","f4":"v","f5":"v","f6":"v","f7":"v","f8":"v","f9":"v","f10":1,"f11":2,"f12":3,"f13":4,"f14":5,"f15":true,"f16":false,"f17":"2026-01-01","f18":"x","f19":"y"}}' ;;
+    crm-messages) # a DM from a new subscriber per request (no auto-reply rules in the demo workspace)
+      load crm-messages -url "$BASE/api/v1/manychat/messages" -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
+        -body-template '{"subscriber_id":"7{{i}}","text":"qual o preço?"}' ;;
+    events) # batches of 1,000 events through the ingest route; events/s = req/s × 1000
+      EKEY=$(./bin/playgram apikey create --dir "$DATA" --workspace demo --scopes events --name bench-events | grep -oE 'pgk_[0-9A-Za-z]{43}')
+      python3 -c 'import json; print(json.dumps({"events": [{"type": "purchase", "subscriber_id": str(1000 + i % 200), "data": {"value": i % 90 + 10, "currency": "EUR", "campaign": "c%d" % (i % 5)}} for i in range(1000)]}))' >"$OUT/events-batch.json"
+      load events-batch-1000 -url "$BASE/api/v1/events" -method POST -body-file "$OUT/events-batch.json" -H "Authorization: Bearer $EKEY" -H "Content-Type: application/json" ;;
+    booking) # 50 clients booking one class: the first 1000 get a seat (201), then every answer is a 409 with
+             # the nearest free times; each request runs the full availability check in the write transaction.
+      read -r BTOOL BHELPER BSTART < <(booking_setup)
+      load booking -url "$BASE/api/v1/bookings" -method POST -H "Authorization: Bearer $KEY" -H "Content-Type: application/json" \
+        -body-template "{\"tool\":\"$BTOOL\",\"helper\":\"$BHELPER\",\"start\":\"$BSTART\",\"subscriber_id\":\"{{i}}\",\"name\":\"Bench {{i}}\"}" \
+        -expect 201,409 ;;
+    webhooks) # in-process app + loopback receiver (bench/webhooks): its own table
+      go build -o bin/whbench ./bench/webhooks
+      echo
+      echo "| mode | endpoints | events | requests | time | deliveries/s | p50 ms | p95 ms | p99 ms | not delivered | duplicates | missing/bad signature |"
+      echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+      ./bin/whbench -mode sustained -endpoints 10 -rate "${WEBHOOK_RATE:-100}" -duration "$DUR"
+      ./bin/whbench -mode backlog -endpoints 10 -events "${WEBHOOK_BACKLOG:-10000}" ;;
     *) echo "unknown scenario $s" >&2; exit 2 ;;
   esac
 done

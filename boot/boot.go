@@ -8,6 +8,7 @@ import (
 	"github.com/playgram/playgram/internal/dbtime"
 	"time"
 
+	"github.com/playgram/playgram/analytics"
 	"github.com/playgram/playgram/crm"
 	"github.com/playgram/playgram/hooks"
 	"github.com/playgram/playgram/internal/outbound"
@@ -75,6 +76,7 @@ func Register(app core.App, cfg platform.Config) (*platform.Services, error) {
 	verify.Register(app, svc, hub)
 	crm.Register(app, svc)
 	social.Register(app, svc)
+	analytics.Register(app, svc)
 
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 		if svc.Config.PublicURL == "" && se.Server != nil {
