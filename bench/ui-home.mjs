@@ -48,7 +48,7 @@ try {
     await page.reload({ waitUntil: 'commit' });
     await page.waitForFunction(() => {
       const k = document.querySelectorAll('[data-testid=kpis] .kpi strong');
-      return k.length === 5 && [...k].every((x) => x.textContent !== '') && document.querySelectorAll('[data-testid=feed] li').length >= 20;
+      return k.length === 6 && [...k].every((x) => x.textContent !== '') && document.querySelectorAll('[data-testid=feed] li').length >= 20;
     }, null, { timeout: 60000, polling: 10 });
     times.push(Date.now() - start);
     const slow = await page.evaluate(() => performance.getEntriesByType('resource').filter((e) => e.name.includes('/api/'))

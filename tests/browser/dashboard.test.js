@@ -48,6 +48,8 @@ test('creates a QR code and sees its scan appear live', async () => {
     const code = (await page.getByTestId('created-code').textContent()).trim();
     await page.getByRole('heading', { name: `Scans of ${code}` }).waitFor();
     await page.getByText('No scans yet.').waitFor();
+    // The scan is made once the page listens, so the list and the announcement can only come from realtime.
+    await page.locator('section.scans[data-live="true"][aria-busy="false"]').waitFor();
     await server.request('POST', '/api/v1/qr/scan', { code, consume: true });
     await page.getByTestId('scans').getByText('valid').waitFor({ timeout: 10000 });
     const row = page.getByTestId('qr-table').getByRole('row', { name: new RegExp(code) });
@@ -62,6 +64,7 @@ test('Home updates its feed and KPIs live from the event log', async () => {
     const scansToday = page.getByTestId('kpis').locator('.kpi', { hasText: 'Scans today' }).locator('strong');
     await scansToday.waitFor();
     const before = Number(await scansToday.textContent());
+    await page.locator('section[data-live="true"]').waitFor();
     const tools = await server.request('GET', `/api/collections/tools/records?filter=${encodeURIComponent("type='qr'")}`);
     const qr = await server.request('POST', '/api/v1/qr', { tool: tools.items[0].id, label: 'home feed' });
     await page.getByTestId('feed').getByText(`qr created — ${qr.code}`).waitFor({ timeout: 10000 });
@@ -295,6 +298,8 @@ test('webhooks: the secret is shown once and a delivery can be replayed', async 
         if (Date.now() > deadline + 10000) throw new Error('the replay never arrived');
         await page.waitForTimeout(200);
       }
+      await page.getByRole('link', { name: 'Home' }).click();
+      await page.getByTestId('kpis').locator('.kpi', { hasText: 'Webhook success this week' }).getByText('100%').waitFor();
     });
   } finally {
     receiver.close();
