@@ -5,6 +5,7 @@ package boot
 import (
 	"context"
 	"fmt"
+	"github.com/playgram/playgram/internal/dbtime"
 	"time"
 
 	"github.com/playgram/playgram/hooks"
@@ -122,14 +123,14 @@ func flushKeyUsage(app core.App, svc *platform.Services) {
 func registerCron(app core.App, svc *platform.Services) {
 	app.Cron().MustAdd("playgram_idempotency_cleanup", "17 * * * *", func() {
 		_, err := app.NonconcurrentDB().NewQuery("DELETE FROM idempotency_keys WHERE created < {:cut}").
-			Bind(map[string]any{"cut": time.Now().Add(-routes.IdempotencyWindow).UTC().Format("2006-01-02 15:04:05.000Z")}).Execute()
+			Bind(map[string]any{"cut": dbtime.Format(time.Now().Add(-routes.IdempotencyWindow))}).Execute()
 		if err != nil {
 			app.Logger().Error("idempotency cleanup failed", "error", err)
 		}
 	})
 	app.Cron().MustAdd("playgram_jobs_cleanup", "23 3 * * *", func() {
 		_, err := app.NonconcurrentDB().NewQuery("DELETE FROM jobs WHERE status = 'done' AND finished_at < {:cut}").
-			Bind(map[string]any{"cut": time.Now().Add(-14 * 24 * time.Hour).UTC().Format("2006-01-02 15:04:05.000Z")}).Execute()
+			Bind(map[string]any{"cut": dbtime.Format(time.Now().Add(-14 * 24 * time.Hour))}).Execute()
 		if err != nil {
 			app.Logger().Error("jobs cleanup failed", "error", err)
 		}

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/playgram/playgram/internal/dbtime"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -19,7 +20,6 @@ import (
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/security"
-	"github.com/pocketbase/pocketbase/tools/types"
 )
 
 // Job statuses.
@@ -335,7 +335,7 @@ func (r *Runner) claim() (*Job, error) {
 	if _, err := r.app.NonconcurrentDB().NewQuery(`UPDATE jobs SET status = 'dead', finished_at = {:now}, updated = {:now},
 			lease_owner = '', lease_expires_at = '', last_error = 'the worker stopped without finishing its last attempt (lease expired)'
 		WHERE status = 'running' AND lease_expires_at < {:now} AND attempts >= max_attempts`).
-		Bind(dbx.Params{"now": dt(now)}).Execute(); err != nil {
+		Bind(dbx.Params{"now": dbtime.Format(now)}).Execute(); err != nil {
 		return nil, err
 	}
 	var row claimedRow
@@ -345,7 +345,7 @@ func (r *Runner) claim() (*Job, error) {
 			WHERE (status = 'queued' AND run_at <= {:now}) OR (status = 'running' AND lease_expires_at < {:now})
 			ORDER BY run_at LIMIT 1)
 		RETURNING id, kind, workspace, payload, attempts, max_attempts`).
-		Bind(dbx.Params{"owner": r.owner, "exp": dt(now.Add(r.opts.Lease)), "now": dt(now)}).One(&row)
+		Bind(dbx.Params{"owner": r.owner, "exp": dbtime.Format(now.Add(r.opts.Lease)), "now": dbtime.Format(now)}).One(&row)
 	if err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, nil
@@ -397,7 +397,7 @@ func (r *Runner) heartbeat(job *Job) func() {
 			case <-t.C:
 				_, _ = r.app.NonconcurrentDB().NewQuery(`UPDATE jobs SET lease_expires_at = {:exp}
 					WHERE id = {:id} AND lease_owner = {:owner} AND status = 'running'`).
-					Bind(dbx.Params{"exp": dt(time.Now().Add(r.opts.Lease)), "id": job.ID, "owner": r.owner}).Execute()
+					Bind(dbx.Params{"exp": dbtime.Format(time.Now().Add(r.opts.Lease)), "id": job.ID, "owner": r.owner}).Execute()
 			}
 		}
 	}()
@@ -406,7 +406,7 @@ func (r *Runner) heartbeat(job *Job) func() {
 
 func (r *Runner) finish(job *Job, runErr error) error {
 	now := time.Now()
-	params := dbx.Params{"id": job.ID, "owner": r.owner, "now": dt(now)}
+	params := dbx.Params{"id": job.ID, "owner": r.owner, "now": dbtime.Format(now)}
 	var q string
 	switch {
 	case runErr == nil:
@@ -424,7 +424,7 @@ func (r *Runner) finish(job *Job, runErr error) error {
 		r.app.Logger().Warn("jobs: job is dead", "id", job.ID, "kind", job.Kind, "attempts", job.Attempt, "error", runErr)
 	default:
 		params["err"] = truncate(runErr.Error(), 4000)
-		params["runAt"] = dt(now.Add(Backoff(job.Attempt, r.opts.BackoffBase, r.opts.BackoffMax, rand.Float64())))
+		params["runAt"] = dbtime.Format(now.Add(Backoff(job.Attempt, r.opts.BackoffBase, r.opts.BackoffMax, rand.Float64())))
 		q = `UPDATE jobs SET status = 'queued', run_at = {:runAt}, lease_owner = '', lease_expires_at = '',
 			last_error = {:err}, updated = {:now} WHERE id = {:id} AND lease_owner = {:owner}`
 	}
@@ -437,7 +437,7 @@ func (r *Runner) release(id string) error {
 	_, err := r.app.NonconcurrentDB().NewQuery(`UPDATE jobs SET status = 'queued', lease_owner = '', lease_expires_at = '',
 			attempts = MAX(attempts - 1, 0), run_at = {:now}, updated = {:now}
 		WHERE id = {:id} AND status = 'running' AND lease_owner = {:owner}`).
-		Bind(dbx.Params{"id": id, "owner": r.owner, "now": dt(time.Now())}).Execute()
+		Bind(dbx.Params{"id": id, "owner": r.owner, "now": dbtime.Format(time.Now())}).Execute()
 	return err
 }
 
@@ -446,7 +446,7 @@ func (r *Runner) releaseMine() {
 	_, err := r.app.NonconcurrentDB().NewQuery(`UPDATE jobs SET status = 'queued', lease_owner = '', lease_expires_at = '',
 			attempts = MAX(attempts - 1, 0), run_at = {:now}, updated = {:now}
 		WHERE status = 'running' AND lease_owner = {:owner}`).
-		Bind(dbx.Params{"owner": r.owner, "now": dt(time.Now())}).Execute()
+		Bind(dbx.Params{"owner": r.owner, "now": dbtime.Format(time.Now())}).Execute()
 	if err != nil {
 		r.app.Logger().Error("jobs: releasing leases on shutdown failed", "error", err)
 	}
@@ -486,11 +486,6 @@ func Retry(app core.App, id string) (*core.Record, error) {
 		r.Wake()
 	}
 	return rec, nil
-}
-
-func dt(t time.Time) string {
-	d, _ := types.ParseDateTime(t)
-	return d.String()
 }
 
 func truncate(s string, n int) string {

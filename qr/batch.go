@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/playgram/playgram/internal/dbtime"
 	"os"
 	"strconv"
 	"time"
@@ -85,7 +86,7 @@ func Register(app core.App, svc *platform.Services) {
 
 func markBatch(app core.App, id, status, msg string) {
 	_, _ = app.NonconcurrentDB().NewQuery("UPDATE qr_batches SET status = {:s}, error = {:e}, updated = {:now} WHERE id = {:id}").
-		Bind(dbx.Params{"s": status, "e": msg, "id": id, "now": dt(time.Now())}).Execute()
+		Bind(dbx.Params{"s": status, "e": msg, "id": id, "now": dbtime.Format(time.Now())}).Execute()
 }
 
 // RunBatch makes the batch's missing codes (a retried job continues where the last attempt stopped), then
@@ -143,7 +144,7 @@ func RunBatch(ctx context.Context, app core.App, id string) error {
 				}
 			}
 			_, err := tx.NonconcurrentDB().NewQuery("UPDATE qr_batches SET generated = {:g}, updated = {:now} WHERE id = {:id}").
-				Bind(dbx.Params{"g": int(done) + n, "id": id, "now": dt(now)}).Execute()
+				Bind(dbx.Params{"g": int(done) + n, "id": id, "now": dbtime.Format(now)}).Execute()
 			return err
 		})
 		if err != nil {

@@ -7,6 +7,7 @@ package qr
 import (
 	"errors"
 	"fmt"
+	"github.com/playgram/playgram/internal/dbtime"
 	"strings"
 	"time"
 
@@ -129,7 +130,7 @@ func timeOrNil(t time.Time) any {
 func MarkExpired(app core.App, now time.Time) (int64, error) {
 	res, err := app.NonconcurrentDB().NewQuery(`UPDATE qr_codes SET status = 'expired', updated = {:now}
 		WHERE status = 'active' AND expires_at != '' AND expires_at <= {:now}`).
-		Bind(dbx.Params{"now": now.UTC().Format("2006-01-02 15:04:05.000Z")}).Execute()
+		Bind(dbx.Params{"now": dbtime.Format(now)}).Execute()
 	if err != nil {
 		return 0, fmt.Errorf("marking expired QR codes: %w", err)
 	}

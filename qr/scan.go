@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"github.com/playgram/playgram/internal/dbtime"
 	"time"
 
 	"github.com/playgram/playgram/collections"
@@ -107,7 +108,7 @@ func Scan(app core.App, in ScanInput) (ScanResult, error) {
 		if row.Contact != "" {
 			// A scan is an interaction of its contact.
 			if _, err := tx.NonconcurrentDB().NewQuery("UPDATE contacts SET last_interaction_at = {:now} WHERE id = {:id}").
-				Bind(dbx.Params{"now": dt(now), "id": row.Contact}).Execute(); err != nil {
+				Bind(dbx.Params{"now": dbtime.Format(now), "id": row.Contact}).Execute(); err != nil {
 				return err
 			}
 		}
@@ -143,7 +144,7 @@ func loadScanTarget(tx core.App, workspace, code string) (*scanTarget, error) {
 func (r *scanTarget) state() qrcode.State {
 	s := qrcode.State{Revoked: r.Status == collections.QRRevoked, Uses: r.Uses, MaxUses: r.MaxUses}
 	if r.ExpiresAt != "" {
-		s.ExpiresAt, _ = time.Parse(dbTimeLayout, r.ExpiresAt)
+		s.ExpiresAt = dbtime.Parse(r.ExpiresAt)
 	}
 	return s
 }
@@ -163,7 +164,7 @@ func consume(tx core.App, id string, now time.Time) error {
 	_, err := tx.NonconcurrentDB().NewQuery(`UPDATE qr_codes SET uses = uses + 1, last_scan_at = {:now}, updated = {:now},
 			status = CASE WHEN max_uses > 0 AND uses + 1 >= max_uses THEN 'exhausted' ELSE status END
 		WHERE id = {:id} AND (max_uses = 0 OR uses < max_uses)`).
-		Bind(dbx.Params{"now": dt(now), "id": id}).Execute()
+		Bind(dbx.Params{"now": dbtime.Format(now), "id": id}).Execute()
 	return err
 }
 
@@ -185,7 +186,7 @@ func previousScans(tx core.App, qrID string) ([]geo.Scan, error) {
 	}
 	out := make([]geo.Scan, 0, len(rows))
 	for _, r := range rows {
-		at, _ := time.Parse(dbTimeLayout, r.Created)
+		at := dbtime.Parse(r.Created)
 		s := geo.Scan{At: at, DeviceID: r.DeviceID, IP: r.IP}
 		if r.Located {
 			s.Location = &geo.Location{Lat: r.Lat, Lng: r.Lng}
@@ -276,11 +277,6 @@ func Revoke(app core.App, rec *core.Record, actor platform.Actor, now time.Time)
 		return err
 	})
 }
-
-// dbTimeLayout is how PocketBase stores date fields.
-const dbTimeLayout = "2006-01-02 15:04:05.000Z"
-
-func dt(t time.Time) string { return t.UTC().Format(dbTimeLayout) }
 
 func truncate(s string, n int) string {
 	if len(s) <= n {

@@ -21,11 +21,17 @@ const maxBody = 1 << 20
 // readJSON decodes the request body into dst strictly: malformed JSON, a wrong type or an unknown field is a
 // 400 naming the field, in PocketBase's error shape.
 func readJSON(e *core.RequestEvent, dst any) error {
+	_, err := readJSONRaw(e, dst)
+	return err
+}
+
+// readJSONRaw is readJSON that also returns the raw body, for Idempotency-Key hashing and signatures.
+func readJSONRaw(e *core.RequestEvent, dst any) ([]byte, error) {
 	raw, err := readBody(e)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return decodeJSON(e, raw, dst)
+	return raw, decodeJSON(e, raw, dst)
 }
 
 // readBody returns the raw body, refusing one over maxBody.

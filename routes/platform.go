@@ -224,16 +224,13 @@ func setWorkspaceSecrets(svc *platform.Services) func(e *core.RequestEvent) erro
 // addMember invites someone into the caller's workspace: the account gets a random password and the
 // invitation email carries a link to set their own.
 func addMember(e *core.RequestEvent) error {
-	raw, err := readBody(e)
-	if err != nil {
-		return err
-	}
 	var req struct {
 		Email string `json:"email"`
 		Name  string `json:"name"`
 		Role  string `json:"role"`
 	}
-	if err := decodeJSON(e, raw, &req); err != nil {
+	raw, err := readJSONRaw(e, &req)
+	if err != nil {
 		return err
 	}
 	p := platform.PrincipalOf(e)

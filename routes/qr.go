@@ -47,12 +47,9 @@ type generateQRRequest struct {
 
 func generateQR(svc *platform.Services) func(e *core.RequestEvent) error {
 	return func(e *core.RequestEvent) error {
-		raw, err := readBody(e)
-		if err != nil {
-			return err
-		}
 		var req generateQRRequest
-		if err := decodeJSON(e, raw, &req); err != nil {
+		raw, err := readJSONRaw(e, &req)
+		if err != nil {
 			return err
 		}
 		p := platform.PrincipalOf(e)

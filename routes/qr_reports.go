@@ -2,6 +2,7 @@ package routes
 
 import (
 	"fmt"
+	"github.com/playgram/playgram/internal/dbtime"
 	"net/http"
 	"strconv"
 	"time"
@@ -26,12 +27,9 @@ type qrBatchRequest struct {
 
 func createQRBatch(svc *platform.Services) func(e *core.RequestEvent) error {
 	return func(e *core.RequestEvent) error {
-		raw, err := readBody(e)
-		if err != nil {
-			return err
-		}
 		var req qrBatchRequest
-		if err := decodeJSON(e, raw, &req); err != nil {
+		raw, err := readJSONRaw(e, &req)
+		if err != nil {
 			return err
 		}
 		p := platform.PrincipalOf(e)
@@ -320,4 +318,5 @@ func nonNilSlice[T any](s []T) []T {
 	return s
 }
 
-func dt(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05.000Z") }
+// dt renders a time for comparisons with stored dates.
+func dt(t time.Time) string { return dbtime.Format(t) }

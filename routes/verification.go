@@ -39,12 +39,9 @@ type createVerificationRequest struct {
 
 func createVerification(svc *platform.Services) func(e *core.RequestEvent) error {
 	return func(e *core.RequestEvent) error {
-		raw, err := readBody(e)
-		if err != nil {
-			return err
-		}
 		var req createVerificationRequest
-		if err := decodeJSON(e, raw, &req); err != nil {
+		raw, err := readJSONRaw(e, &req)
+		if err != nil {
 			return err
 		}
 		p := platform.PrincipalOf(e)

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/playgram/playgram/internal/dbtime"
 	"net/http"
 	"time"
 
@@ -121,7 +122,7 @@ func VerifyDM(app core.App, box *secretbox.Box, hub *Hub, in DMInput, now time.T
 	code := verification.NormalizeCode(in.Code)
 	sender := verification.NormalizeUsername(in.IGUsername)
 	err = app.RunInTransaction(func(tx core.App) error {
-		since := now.Add(-AttemptWindow).UTC().Format("2006-01-02 15:04:05.000Z")
+		since := dbtime.Format(now.Add(-AttemptWindow))
 		var failures int
 		if in.SubscriberID != "" {
 			if err := tx.DB().NewQuery(`SELECT COUNT(*) FROM verification_attempts WHERE workspace = {:ws} AND subscriber_id = {:sid}
@@ -256,7 +257,7 @@ type DayStats struct {
 // Stats counts verifications per key and day in [from, to), for one key or ("" ) all of the workspace's.
 func Stats(app core.App, workspace, key string, from, to time.Time) ([]DayStats, error) {
 	where := dbx.And(dbx.HashExp{"workspace": workspace},
-		dbx.NewExp("created >= {:from} AND created < {:to}", dbx.Params{"from": from.UTC().Format("2006-01-02 15:04:05.000Z"), "to": to.UTC().Format("2006-01-02 15:04:05.000Z")}))
+		dbx.NewExp("created >= {:from} AND created < {:to}", dbx.Params{"from": dbtime.Format(from), "to": dbtime.Format(to)}))
 	if key != "" {
 		where = dbx.And(where, dbx.HashExp{"key": key})
 	}
@@ -264,7 +265,7 @@ func Stats(app core.App, workspace, key string, from, to time.Time) ([]DayStats,
 	err := app.DB().Select("key", "substr(created, 1, 10) AS day", "COUNT(*) AS issued",
 		"SUM(status = 'verified') AS verified", "SUM(status = 'failed') AS failed",
 		"SUM(status = 'expired' OR (status = 'pending' AND expires_at <= {:now})) AS expired").
-		From(collections.Verifications).Where(where).Bind(dbx.Params{"now": time.Now().UTC().Format("2006-01-02 15:04:05.000Z")}).
+		From(collections.Verifications).Where(where).Bind(dbx.Params{"now": dbtime.Format(time.Now())}).
 		GroupBy("key", "day").OrderBy("day", "key").All(&out)
 	if out == nil {
 		out = []DayStats{}

@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/playgram/playgram/internal/dbtime"
 	"time"
 
 	"github.com/playgram/playgram/collections"
@@ -152,7 +153,7 @@ func complete(tx core.App, hub *Hub, r *core.Record, status, reason string, now 
 func ExpireDue(app core.App, hub *Hub, now time.Time) (int, error) {
 	var due []*core.Record
 	err := app.RecordQuery(collections.Verifications).
-		AndWhere(dbx.NewExp("status = 'pending' AND expires_at <= {:now}", dbx.Params{"now": now.UTC().Format("2006-01-02 15:04:05.000Z")})).
+		AndWhere(dbx.NewExp("status = 'pending' AND expires_at <= {:now}", dbx.Params{"now": dbtime.Format(now)})).
 		Limit(500).All(&due)
 	if err != nil {
 		return 0, err
