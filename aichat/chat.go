@@ -10,6 +10,7 @@ import (
 
 	"github.com/playgram/playgram/collections"
 	"github.com/playgram/playgram/internal/aichat"
+	"github.com/playgram/playgram/internal/dbtime"
 	"github.com/playgram/playgram/jobs"
 	"github.com/playgram/playgram/platform"
 	"github.com/pocketbase/dbx"
@@ -195,8 +196,6 @@ func conversationFor(tx core.App, in Inbound, now time.Time) (*core.Record, erro
 	return c, nil
 }
 
-func dt(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05.000Z") }
-
 // bumpConversation adds a message and its usage to the conversation's totals in one UPDATE.
 func bumpConversation(tx core.App, id string, u aichat.Usage, cost float64, costUnknown bool, now time.Time) error {
 	unknown := 0
@@ -206,7 +205,7 @@ func bumpConversation(tx core.App, id string, u aichat.Usage, cost float64, cost
 	_, err := tx.NonconcurrentDB().NewQuery(`UPDATE ai_conversations SET message_count = message_count + 1,
 		prompt_tokens = prompt_tokens + {:p}, cached_tokens = cached_tokens + {:c}, completion_tokens = completion_tokens + {:o},
 		cost_usd = cost_usd + {:cost}, cost_unknown = (cost_unknown OR {:unknown}), last_message_at = {:now}, updated = {:now} WHERE id = {:id}`).
-		Bind(dbx.Params{"p": u.PromptTokens, "c": u.CachedTokens, "o": u.CompletionTokens, "cost": cost, "unknown": unknown, "now": dt(now), "id": id}).Execute()
+		Bind(dbx.Params{"p": u.PromptTokens, "c": u.CachedTokens, "o": u.CompletionTokens, "cost": cost, "unknown": unknown, "now": dbtime.Format(now), "id": id}).Execute()
 	return err
 }
 
@@ -260,7 +259,7 @@ func MonthSpend(app core.App, workspace, tool string, now time.Time) (float64, e
 	start := time.Date(now.UTC().Year(), now.UTC().Month(), 1, 0, 0, 0, 0, time.UTC)
 	var spent float64
 	err := app.DB().NewQuery(`SELECT COALESCE(SUM(cost_usd), 0) FROM ai_messages WHERE workspace = {:ws} AND tool = {:tool} AND created >= {:from}`).
-		Bind(dbx.Params{"ws": workspace, "tool": tool, "from": dt(start)}).Row(&spent)
+		Bind(dbx.Params{"ws": workspace, "tool": tool, "from": dbtime.Format(start)}).Row(&spent)
 	return spent, err
 }
 
@@ -398,7 +397,7 @@ func toolDefs(t *Tool) []openai.Tool {
 	var defs []openai.Tool
 	for _, name := range t.Config.Functions {
 		f, ok := aichat.Functions[name]
-		if !ok || slices.ContainsFunc(defs, func(d openai.Tool) bool { return d.Function.Name == name }) {
+		if !ok || !Available(name) || slices.ContainsFunc(defs, func(d openai.Tool) bool { return d.Function.Name == name }) {
 			continue
 		}
 		defs = append(defs, openai.Tool{Type: openai.ToolTypeFunction, Function: &openai.FunctionDefinition{

@@ -8,6 +8,7 @@ import (
 	"github.com/playgram/playgram/internal/dbtime"
 	"time"
 
+	"github.com/playgram/playgram/aichat"
 	"github.com/playgram/playgram/hooks"
 	"github.com/playgram/playgram/internal/outbound"
 	"github.com/playgram/playgram/internal/secretbox"
@@ -66,6 +67,7 @@ func Register(app core.App, cfg platform.Config) (*platform.Services, error) {
 	routes.Register(app, svc, hub)
 	qr.Register(app, svc)
 	verify.Register(app, svc, hub)
+	aichat.Register(app, svc)
 
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 		if svc.Config.PublicURL == "" && se.Server != nil {

@@ -1,0 +1,147 @@
+package aichat
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/playgram/playgram/collections"
+	"github.com/playgram/playgram/internal/aichat"
+	"github.com/playgram/playgram/platform"
+	"github.com/playgram/playgram/qr"
+	"github.com/pocketbase/pocketbase/core"
+	openai "github.com/sashabaranov/go-openai"
+)
+
+// executor runs one function for a prepared message with validated arguments.
+type executor func(s *Service, p *Prepared, args map[string]any) (any, error)
+
+// executors are the functions this build can run. check_availability, create_booking and add_tag are valid
+// config values but need the booking and CRM domains; until those exist here they are not offered to the
+// model, and a call to them is answered "unavailable".
+var executors = map[string]executor{
+	aichat.FnGenerateQR:    generateQR,
+	aichat.FnLookupContact: lookupContact,
+}
+
+// Available reports whether this build can run function name.
+func Available(name string) bool { _, ok := executors[name]; return ok }
+
+// errNoContact: the function needs the customer, and the conversation has none (a dashboard test chat).
+var errNoContact = errors.New("this conversation has no customer contact (a dashboard test chat), so this function cannot run")
+
+// call runs one model tool call: only functions the tool allows and this build has, arguments checked first.
+// Failures become a sentence for the model; nothing here can end the conversation.
+func (s *Service) call(p *Prepared, tc openai.ToolCall, round int) (rec CallRecord) {
+	start := time.Now()
+	rec = CallRecord{ID: tc.ID, Name: tc.Function.Name, Arguments: tc.Function.Arguments, Round: round}
+	if rec.ID == "" {
+		rec.ID = fmt.Sprintf("call_r%d_%s", round, tc.Function.Name)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			rec.Result, rec.Error = nil, fmt.Sprintf("%s failed unexpectedly", tc.Function.Name)
+			s.app.Logger().Error("AI function panicked", "function", tc.Function.Name, "panic", r)
+		}
+		rec.Ms = time.Since(start).Milliseconds()
+	}()
+	def, known := aichat.Functions[tc.Function.Name]
+	run, available := executors[tc.Function.Name]
+	switch {
+	case !known || !p.Tool.Allows(tc.Function.Name):
+		rec.Error = fmt.Sprintf("function %q is not available to this assistant", tc.Function.Name)
+		return rec
+	case !available:
+		rec.Error = fmt.Sprintf("function %q is unavailable on this server", tc.Function.Name)
+		return rec
+	}
+	args, err := def.ParseArgs(tc.Function.Arguments)
+	if err != nil {
+		rec.Error = err.Error()
+		return rec
+	}
+	res, err := run(s, p, args)
+	if err != nil {
+		rec.Error = err.Error()
+		return rec
+	}
+	rec.Result = res
+	return rec
+}
+
+func str(args map[string]any, k string) string { v, _ := args[k].(string); return v }
+
+// generateQR issues a code from the workspace's first enabled qr tool to the customer, with the QR domain's
+// own Generate (template, uniqueness, qr.created event) in one transaction, as POST /api/v1/qr/generate does.
+func generateQR(s *Service, p *Prepared, args map[string]any) (any, error) {
+	if p.Contact == nil {
+		return nil, errNoContact
+	}
+	label := str(args, "label")
+	if len([]rune(label)) > 100 {
+		return nil, errors.New("label must be at most 100 characters")
+	}
+	ws := p.Tool.Workspace()
+	toolRec, err := s.app.FindFirstRecordByFilter(collections.Tools, "workspace = {:ws} && type = 'qr' && enabled = true", map[string]any{"ws": ws})
+	if err != nil {
+		return nil, errors.New("the business has no QR code tool set up")
+	}
+	tool, err := qr.ToolFromRecord(toolRec)
+	if err != nil {
+		return nil, err
+	}
+	tz := time.UTC
+	if w, err := s.app.FindRecordById(collections.Workspaces, ws); err == nil {
+		if loc, err := time.LoadLocation(w.GetString("timezone")); err == nil {
+			tz = loc
+		}
+	}
+	var out map[string]any
+	err = s.app.RunInTransaction(func(tx core.App) error {
+		rec, err := qr.Generate(tx, qr.GenerateInput{Tool: tool, Timezone: tz, Contact: p.Contact, Label: label,
+			Actor: platform.SystemActor("ai chat " + p.Tool.ID())}, time.Now())
+		if err != nil {
+			return err
+		}
+		links := qr.LinksFor(s.svc.Box, s.svc.PublicURL(), rec)
+		out = map[string]any{"code": rec.GetString("code"), "image_url": links.Image, "label": label,
+			"expires_at": qr.Summary(rec, links)["expires_at"], "max_uses": rec.GetInt("max_uses")}
+		return nil
+	})
+	return out, err
+}
+
+// lookupContact tells the model what the CRM knows about the customer: names, Instagram username, tags
+// (Manychat's and local ones) and custom fields. Notes stay private.
+func lookupContact(s *Service, p *Prepared, _ map[string]any) (any, error) {
+	if p.Contact == nil {
+		return nil, errNoContact
+	}
+	c, err := s.app.FindRecordById(collections.Contacts, p.Contact.Id)
+	if err != nil {
+		return nil, errors.New("the contact no longer exists")
+	}
+	var tags, local []any
+	var fields map[string]any
+	_ = c.UnmarshalJSONField("tags", &tags)
+	_ = c.UnmarshalJSONField("local_tags", &local)
+	_ = c.UnmarshalJSONField("custom_fields", &fields)
+	names := []string{}
+	for _, t := range append(tags, local...) {
+		switch v := t.(type) {
+		case string:
+			names = append(names, v)
+		case map[string]any:
+			if n, ok := v["name"].(string); ok {
+				names = append(names, n)
+			}
+		}
+	}
+	out := map[string]any{"name": c.GetString("name"), "first_name": c.GetString("first_name"), "last_name": c.GetString("last_name"),
+		"ig_username": c.GetString("ig_username"), "tags": names, "custom_fields": fields}
+	if raw, err := json.Marshal(out); err == nil && len(raw) > 8000 {
+		delete(out, "custom_fields")
+	}
+	return out, nil
+}

@@ -1,0 +1,77 @@
+package aichat
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// ManychatReply is what the Manychat route answers: the reply text (or the holding text), and whether the
+// real reply follows later through sendContent.
+type ManychatReply struct {
+	Text    string
+	Held    bool
+	Outcome *Outcome // nil when held
+}
+
+// ReplyForManychat answers a prepared message within Manychat's time limit: it waits up to HoldAfter for
+// the model; a slower reply keeps running in the background and, once stored, is delivered by a KindDeliver
+// job while Manychat gets HoldingText now.
+func (s *Service) ReplyForManychat(p *Prepared) (ManychatReply, error) {
+	if p.Skip != "" {
+		out := s.Run(context.Background(), p, Hooks{})
+		if err := s.Finish(p, out, DeliveryInline, time.Now()); err != nil {
+			return ManychatReply{}, err
+		}
+		return ManychatReply{Text: out.Text, Outcome: out}, nil
+	}
+	type result struct {
+		out *Outcome
+		err error
+	}
+	var mu sync.Mutex
+	held := false
+	done := make(chan result, 1)
+	s.background.Add(1)
+	go func() {
+		defer s.background.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), s.ReplyTimeout)
+		defer cancel()
+		out := s.Run(ctx, p, Hooks{})
+		// The decision "inline or held" and the store happen under mu, so the handler either gets this
+		// reply or the job delivers it, never both and never neither.
+		mu.Lock()
+		defer mu.Unlock()
+		delivery := DeliveryInline
+		if held {
+			delivery = DeliveryHeld
+		}
+		err := s.Finish(p, out, delivery, time.Now())
+		if err != nil {
+			s.app.Logger().Error("storing an AI reply failed", "conversation", p.Conversation.Id, "error", err)
+		}
+		done <- result{out, err}
+	}()
+	timer := time.NewTimer(s.HoldAfter)
+	defer timer.Stop()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			return ManychatReply{}, r.err
+		}
+		return ManychatReply{Text: r.out.Text, Outcome: r.out}, nil
+	case <-timer.C:
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			return ManychatReply{}, r.err
+		}
+		return ManychatReply{Text: r.out.Text, Outcome: r.out}, nil
+	default:
+		held = true
+		return ManychatReply{Text: HoldingText, Held: true}, nil
+	}
+}
