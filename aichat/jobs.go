@@ -192,7 +192,7 @@ func (s *Service) Deliver(ctx context.Context, messageID string) error {
 	if err != nil || token == "" {
 		return jobs.Permanent(errors.New("the workspace has no Manychat token: set manychat_token with POST /api/v1/workspace/secrets"))
 	}
-	mc, err := manychat.New(s.svc.Config.ManychatBaseURL, token, manychat.WithHTTPClient(s.svc.Outbound))
+	mc, err := manychat.New(s.ManychatBaseURL, token, manychat.WithHTTPClient(s.svc.Outbound))
 	if err != nil {
 		return jobs.Permanent(err)
 	}

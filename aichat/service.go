@@ -36,6 +36,8 @@ type Service struct {
 	MaxAttempts             int
 	BackoffBase, BackoffMax time.Duration
 	ContactLimit, ToolLimit *ratelimit.KeyedWindow
+	// ManychatBaseURL is where held replies are sent (MANYCHAT_BASE_URL).
+	ManychatBaseURL string
 
 	background sync.WaitGroup
 }
@@ -59,7 +61,8 @@ func (s *Service) SetRateLimits(perContact, perTool int) {
 
 func newService(app core.App, svc *platform.Services) *Service {
 	s := &Service{app: app, svc: svc, HoldAfter: DefaultHoldAfter, ReplyTimeout: DefaultReplyTimeout,
-		ChatTimeout: DefaultChatTimeout, MaxAttempts: 3, BackoffBase: 500 * time.Millisecond, BackoffMax: 5 * time.Second}
+		ChatTimeout: DefaultChatTimeout, MaxAttempts: 3, BackoffBase: 500 * time.Millisecond, BackoffMax: 5 * time.Second,
+		ManychatBaseURL: svc.Config.ManychatBaseURL}
 	s.SetRateLimits(DefaultContactPerMinute, DefaultToolPerMinute)
 	return s
 }

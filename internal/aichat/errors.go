@@ -15,7 +15,7 @@ import (
 
 // Failure kinds of a model call.
 const (
-	KindRateLimited   = "rate_limited"      // 429 rate_limit_exceeded / slow_down: retried with backoff
+	KindRateLimited   = "rate_limited"       // 429 rate_limit_exceeded / slow_down: retried with backoff
 	KindQuota         = "insufficient_quota" // out of credit: not retried, the admin is told
 	KindAuth          = "auth"               // 401/403
 	KindModelNotFound = "model_not_found"
