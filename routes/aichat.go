@@ -198,6 +198,9 @@ func aiUsage(e *core.RequestEvent) error {
 	if err != nil {
 		return err
 	}
+	if q.Get("to") == "" {
+		to = to.Add(time.Millisecond) // include messages stored in the current millisecond
+	}
 	p := platform.PrincipalOf(e)
 	f := aichat.UsageFilter{Workspace: p.Workspace, From: from, To: to, Tool: q.Get("tool"), Conversation: q.Get("conversation")}
 	if f.Tool != "" {

@@ -54,18 +54,19 @@ func Classify(err error) *Failure {
 	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
 		return &Failure{Kind: KindTimeout, Retry: false, Err: err,
 			Words: "The model did not answer in time; the customer got the fallback text."}
+	case errors.As(err, &reqErr):
+		// checked first: a body like Ollama's {"error":"text"} yields a RequestError wrapping an empty APIError
+		body := strings.TrimSpace(string(reqErr.Body))
+		if len(body) > 300 {
+			body = body[:300]
+		}
+		return classifyStatus(reqErr.HTTPStatusCode, "", "", body, err)
 	case errors.As(err, &apiErr):
 		code := fmt.Sprint(apiErr.Code)
 		if apiErr.Code == nil {
 			code = ""
 		}
 		return classifyStatus(apiErr.HTTPStatusCode, apiErr.Type, code, apiErr.Message, err)
-	case errors.As(err, &reqErr):
-		body := strings.TrimSpace(string(reqErr.Body))
-		if len(body) > 300 {
-			body = body[:300]
-		}
-		return classifyStatus(reqErr.HTTPStatusCode, "", "", body, err)
 	}
 	var netErr net.Error
 	if errors.As(err, &netErr) || strings.Contains(err.Error(), "connection refused") || strings.Contains(err.Error(), "outbound") {
