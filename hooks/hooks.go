@@ -20,6 +20,7 @@ func Register(app core.App, svc *platform.Services) {
 	registerUsers(app, svc)
 	registerTools(app, svc)
 	registerAPIKeys(app, svc)
+	registerBooking(app, svc)
 }
 
 // registerActors attaches the caller to every record saved or deleted through the collection API, before any

@@ -119,7 +119,7 @@ type DMInput struct {
 
 // VerifyDM judges a DM'd code and records the attempt, in one transaction; reason is "" on success.
 func VerifyDM(app core.App, box *secretbox.Box, hub *Hub, in DMInput, now time.Time) (reason string, rec *core.Record, err error) {
-	code := verification.NormalizeCode(in.Code)
+	candidates := verification.Candidates(in.Code)
 	sender := verification.NormalizeUsername(in.IGUsername)
 	err = app.RunInTransaction(func(tx core.App) error {
 		since := dbtime.Format(now.Add(-AttemptWindow))
@@ -134,11 +134,17 @@ func VerifyDM(app core.App, box *secretbox.Box, hub *Hub, in DMInput, now time.T
 			reason = verification.ReasonTooManyAttempts
 			return recordAttempt(tx, in, "", sender, reason)
 		}
-		var err error
-		rec, err = tx.FindFirstRecordByFilter(collections.Verifications, "workspace = {:ws} && code_hash = {:h}",
-			dbx.Params{"ws": in.Workspace, "h": box.MAC(codePurpose, in.Workspace+"\x00"+code)})
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return err
+		// The first word of the DM that is a code of this workspace is the one judged.
+		for _, code := range candidates {
+			found, err := tx.FindFirstRecordByFilter(collections.Verifications, "workspace = {:ws} && code_hash = {:h}",
+				dbx.Params{"ws": in.Workspace, "h": box.MAC(codePurpose, in.Workspace+"\x00"+code)})
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			if found != nil {
+				rec = found
+				break
+			}
 		}
 		maxAttempts := 5
 		var state *verification.State

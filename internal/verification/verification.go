@@ -51,23 +51,25 @@ func ValidUsername(s string) bool { return usernamePattern.MatchString(s) }
 // NewCode draws a code of n characters.
 func NewCode(n int) (string, error) { return qrcode.RandomCode(n) }
 
-// codeInText finds a code inside a DM such as "My verification code is 7KQ2MX!".
-var codeInText = regexp.MustCompile(`[23456789A-HJ-NP-Za-hj-np-z]{4,10}`)
+// codeWord is a whole word that could be a code: 4–10 characters of the code alphabet, any case.
+var codeWord = regexp.MustCompile(`^[2-9A-HJKMNP-Za-hjkmnp-z]{4,10}$`)
 
-// NormalizeCode reads the code out of what was typed or DM'd: upper-cased, and when the text holds more words,
-// the last word that looks like a code.
-func NormalizeCode(s string) string {
-	s = strings.ToUpper(strings.TrimSpace(s))
-	if len(s) <= 10 && !strings.ContainsAny(s, " \t\n") {
-		return s
-	}
-	words := codeInText.FindAllString(s, -1)
-	for i := len(words) - 1; i >= 0; i-- {
-		if w := words[i]; len(w) >= 4 && strings.IndexFunc(w, func(r rune) bool { return r >= '2' && r <= '9' }) >= 0 {
-			return w
+// MaxCandidates bounds how many words of one DM are tried as codes.
+const MaxCandidates = 5
+
+// Candidates reads the possible codes out of what was typed or DM'd ("My verification code is 7kq2mx!"):
+// upper-cased whole words that could be codes, last first, since people put the code at the end.
+func Candidates(s string) []string {
+	words := strings.FieldsFunc(s, func(r rune) bool {
+		return !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
+	})
+	var out []string
+	for i := len(words) - 1; i >= 0 && len(out) < MaxCandidates; i-- {
+		if codeWord.MatchString(words[i]) {
+			out = append(out, strings.ToUpper(words[i]))
 		}
 	}
-	return s
+	return out
 }
 
 // DMText fills {CODE} in the tool's text.

@@ -44,11 +44,13 @@ func TestCodesTextsAndUsernames(t *testing.T) {
 	}
 	for in, want := range map[string]string{
 		" 7kq2mx ":                         "7KQ2MX",
-		"My verification code is 7KQ2MX":   "7KQ2MX",
+		"My verification code is KQXMWZ":   "KQXMWZ",
 		"my verification code is 7kq2mx 🙂": "7KQ2MX",
+		"here: ABCD23, thanks!":            "THANKS,ABCD23,HERE",
+		"no code here":                     "HERE",
 	} {
-		if got := NormalizeCode(in); got != want {
-			t.Errorf("NormalizeCode(%q) = %q, want %q", in, got, want)
+		if got := strings.Join(Candidates(in), ","); got != want {
+			t.Errorf("Candidates(%q) = %q, want %q", in, got, want)
 		}
 	}
 	if DMText("My code is {CODE}", "ABC234") != "My code is ABC234" || DMText("Code:", "ABC234") != "Code: ABC234" {

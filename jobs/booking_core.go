@@ -1,0 +1,503 @@
+package jobs
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/playgram/playgram/collections"
+	"github.com/playgram/playgram/internal/secretbox"
+	"github.com/playgram/playgram/internal/slots"
+	"github.com/playgram/playgram/internal/toolconfig"
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/types"
+)
+
+// The booking domain's shared core: loading what availability needs, tool configuration, waitlist offers,
+// slot-offer tokens and the notices a change enqueues. Routes (create, cancel, reschedule) and the booking
+// job handlers both use it; it lives here because the platform package imports jobs, so job handlers cannot
+// import platform and get its services (events, secrets, the public URL) through BookingDeps instead.
+
+// EmitFunc records a domain event with app (the caller's transaction): platform.Emit.
+type EmitFunc func(app core.App, workspace, typ, subjectCollection, subjectID, contact string, data any) error
+
+// BookingDeps are the platform services booking code needs, given once at start-up by hooks.Register.
+type BookingDeps struct {
+	Emit      EmitFunc
+	Box       func() *secretbox.Box // the secret box is opened after bootstrap
+	PublicURL func() string
+	// Secret opens a sealed workspace secret ("twilio_auth_token"); "" when not set.
+	Secret func(ws *core.Record, name string) (string, error)
+	// TwilioBaseURL is Twilio's API base (TWILIO_BASE_URL; tests point it at internal/fakes/twilio).
+	TwilioBaseURL string
+	HTTP          *http.Client
+}
+
+const bookingDepsKey = "playgram.booking.deps"
+
+// RegisterBookingKinds binds the booking job kinds and makes deps reachable from any app of this process.
+func RegisterBookingKinds(r *Runner, deps BookingDeps) {
+	r.app.Store().Set(bookingDepsKey, deps)
+	registerBookingNotices(r)
+	registerBookingWaitlist(r)
+}
+
+// Deps returns the booking services registered for app.
+func Deps(app core.App) BookingDeps {
+	d, _ := app.Store().Get(bookingDepsKey).(BookingDeps)
+	return d
+}
+
+// BookingConfig is a booking tool's configuration with every default applied (README "Tool configuration").
+type BookingConfig struct {
+	DurationMinutes      int   `json:"duration_minutes"`
+	SlotIntervalMinutes  int   `json:"slot_interval_minutes"`
+	BufferBeforeMinutes  int   `json:"buffer_before_minutes"`
+	BufferAfterMinutes   int   `json:"buffer_after_minutes"`
+	MinNoticeMinutes     int   `json:"min_notice_minutes"`
+	MaxAdvanceDays       int   `json:"max_advance_days"`
+	Seats                int   `json:"seats"`
+	DailyLimit           int   `json:"daily_limit"`
+	RequiresConfirmation bool  `json:"requires_confirmation"`
+	CutoffHours          int   `json:"cutoff_hours"`
+	HoldMinutes          int   `json:"hold_minutes"`
+	ReminderHours        []int `json:"reminder_hours"`
+}
+
+// ParseBookingConfig decodes a tool's stored config JSON with defaults for unset keys.
+func ParseBookingConfig(raw string) (BookingConfig, error) {
+	cfg := map[string]any{}
+	if s := strings.TrimSpace(raw); s != "" && s != "null" {
+		if err := json.Unmarshal([]byte(s), &cfg); err != nil {
+			return BookingConfig{}, fmt.Errorf("booking tool config: %w", err)
+		}
+	}
+	full, _ := json.Marshal(toolconfig.WithDefaults(toolconfig.TypeBooking, cfg))
+	var c BookingConfig
+	if err := json.Unmarshal(full, &c); err != nil {
+		return BookingConfig{}, fmt.Errorf("booking tool config: %w", err)
+	}
+	return c, nil
+}
+
+// Slots is the part of the config the availability engine uses.
+func (c BookingConfig) Slots() slots.Config {
+	return slots.Config{
+		DurationMinutes: c.DurationMinutes, SlotIntervalMinutes: c.SlotIntervalMinutes,
+		BufferBeforeMinutes: c.BufferBeforeMinutes, BufferAfterMinutes: c.BufferAfterMinutes,
+		MinNoticeMinutes: c.MinNoticeMinutes, MaxAdvanceDays: c.MaxAdvanceDays,
+		Seats: c.Seats, DailyLimit: c.DailyLimit,
+	}
+}
+
+// Duration is the length of one appointment.
+func (c BookingConfig) Duration() time.Duration {
+	return time.Duration(c.DurationMinutes) * time.Minute
+}
+
+// Tool is a booking tool as the booking code needs it.
+type Tool struct {
+	ID, Workspace, Name, Slug string
+	Enabled                   bool
+	Config                    BookingConfig
+}
+
+// Helper is a helper row.
+type Helper struct {
+	ID, Name, Email, Phone string
+	Location               *time.Location
+	Active                 bool
+	Tools                  []string
+}
+
+// Serves reports whether the helper is active and offers the tool.
+func (h Helper) Serves(tool string) bool { return h.Active && slices.Contains(h.Tools, tool) }
+
+// Schedule is everything availability needs for some helpers of one workspace over a window of time,
+// loaded with one query per table (no per-day or per-helper queries).
+type Schedule struct {
+	Workspace  string
+	Tools      map[string]Tool
+	Helpers    map[string]Helper
+	Order      []string // helper ids in a stable order
+	Rules      map[string][]slots.Rule
+	Exceptions []slots.Exception
+	Bookings   map[string][]BookingRow
+	Holds      map[string][]Hold
+}
+
+// BookingRow is a booking as availability sees it.
+type BookingRow struct {
+	ID, Tool, Contact, Status string
+	Start, End                time.Time
+	Seats                     int
+}
+
+// Hold is a slot held for a waitlist entry until Until.
+type Hold struct {
+	Entry, Tool, Contact string
+	Start, Until         time.Time
+}
+
+// DateLayout is how PocketBase stores dates.
+const DateLayout = types.DefaultDateLayout
+
+// DBTime formats t as PocketBase stores dates, for SQL comparisons.
+func DBTime(t time.Time) string { return t.UTC().Format(DateLayout) }
+
+func parseDBTime(s string) time.Time {
+	t, err := time.Parse(DateLayout, s)
+	if err != nil {
+		d, _ := types.ParseDateTime(s)
+		return d.Time()
+	}
+	return t
+}
+
+// LoadTools reads the workspace's booking tools.
+func LoadTools(app core.App, workspace string) (map[string]Tool, error) {
+	var rows []struct {
+		ID      string `db:"id"`
+		Name    string `db:"name"`
+		Slug    string `db:"slug"`
+		Enabled bool   `db:"enabled"`
+		Config  dbText `db:"config"`
+	}
+	err := app.DB().NewQuery("SELECT id, name, slug, enabled, config FROM tools WHERE workspace = {:ws} AND type = 'booking'").
+		Bind(dbx.Params{"ws": workspace}).All(&rows)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]Tool, len(rows))
+	for _, r := range rows {
+		cfg, err := ParseBookingConfig(string(r.Config))
+		if err != nil {
+			return nil, fmt.Errorf("tool %s: %w", r.ID, err)
+		}
+		out[r.ID] = Tool{ID: r.ID, Workspace: workspace, Name: r.Name, Slug: r.Slug, Enabled: r.Enabled, Config: cfg}
+	}
+	return out, nil
+}
+
+// LoadHelpers reads helpers of the workspace: the given ids, or every helper when ids is empty.
+func LoadHelpers(app core.App, workspace string, ids []string) (map[string]Helper, []string, error) {
+	var rows []struct {
+		ID       string `db:"id"`
+		Name     string `db:"name"`
+		Email    string `db:"email"`
+		Phone    string `db:"phone"`
+		Timezone string `db:"timezone"`
+		Active   bool   `db:"active"`
+		Tools    dbText `db:"tools"`
+	}
+	q := app.DB().Select("id", "name", "email", "phone", "timezone", "active", "tools").From(collections.Helpers).
+		Where(dbx.HashExp{"workspace": workspace}).OrderBy("name", "id")
+	if len(ids) > 0 {
+		q = q.AndWhere(dbx.In("id", anySlice(ids)...))
+	}
+	if err := q.All(&rows); err != nil {
+		return nil, nil, err
+	}
+	out := make(map[string]Helper, len(rows))
+	order := make([]string, 0, len(rows))
+	for _, r := range rows {
+		loc, err := slots.LoadLocation("timezone", r.Timezone)
+		if err != nil {
+			continue // saved before validation existed; such a helper offers nothing
+		}
+		var tools []string
+		_ = json.Unmarshal([]byte(string(r.Tools)), &tools)
+		out[r.ID] = Helper{ID: r.ID, Name: r.Name, Email: r.Email, Phone: r.Phone, Location: loc, Active: r.Active, Tools: tools}
+		order = append(order, r.ID)
+	}
+	return out, order, nil
+}
+
+// LoadSchedule reads, for the helpers named (all of the workspace when none), their rules, the exceptions and
+// held bookings and holds that can matter to slots starting in [from, to).
+func LoadSchedule(app core.App, workspace string, helperIDs []string, from, to time.Time) (*Schedule, error) {
+	s := &Schedule{Workspace: workspace, Rules: map[string][]slots.Rule{}, Bookings: map[string][]BookingRow{}, Holds: map[string][]Hold{}}
+	var err error
+	if s.Tools, err = LoadTools(app, workspace); err != nil {
+		return nil, err
+	}
+	if s.Helpers, s.Order, err = LoadHelpers(app, workspace, helperIDs); err != nil {
+		return nil, err
+	}
+	if len(s.Order) == 0 {
+		return s, nil
+	}
+	ids := anySlice(s.Order)
+
+	var rules []struct {
+		Helper     string `db:"helper"`
+		Weekday    int    `db:"weekday"`
+		Start      string `db:"start"`
+		End        string `db:"end"`
+		Breaks     dbText `db:"breaks"`
+		ValidFrom  string `db:"valid_from"`
+		ValidUntil string `db:"valid_until"`
+	}
+	if err := app.DB().Select("helper", "weekday", "start", "end", "breaks", "valid_from", "valid_until").From(collections.Availability).
+		Where(dbx.In("helper", ids...)).All(&rules); err != nil {
+		return nil, err
+	}
+	for _, r := range rules {
+		rule, err := slots.ParseRule(slots.RuleSpec{Weekday: r.Weekday, Start: r.Start, End: r.End, Breaks: parseBreaks(r.Breaks), ValidFrom: r.ValidFrom, ValidUntil: r.ValidUntil})
+		if err != nil {
+			app.Logger().Warn("booking: skipping an invalid availability rule", "helper", r.Helper, "error", err)
+			continue
+		}
+		s.Rules[r.Helper] = append(s.Rules[r.Helper], rule)
+	}
+
+	// Local dates of [from, to) lie within a day of their UTC dates.
+	var excs []struct {
+		Helper string `db:"helper"`
+		Date   string `db:"date"`
+		Closed bool   `db:"closed"`
+		Start  string `db:"start"`
+		End    string `db:"end"`
+		Breaks dbText `db:"breaks"`
+	}
+	if err := app.DB().Select("helper", "date", "closed", "start", "end", "breaks").From(collections.AvailabilityExceptions).
+		Where(dbx.HashExp{"workspace": workspace}).
+		AndWhere(dbx.Between("date", from.UTC().AddDate(0, 0, -2).Format(time.DateOnly), to.UTC().AddDate(0, 0, 2).Format(time.DateOnly))).
+		AndWhere(dbx.Or(dbx.HashExp{"helper": ""}, dbx.In("helper", ids...))).All(&excs); err != nil {
+		return nil, err
+	}
+	for _, x := range excs {
+		ex, err := slots.ParseException(slots.ExceptionSpec{Date: x.Date, Helper: x.Helper, Closed: x.Closed, Start: x.Start, End: x.End, Breaks: parseBreaks(x.Breaks)})
+		if err != nil {
+			app.Logger().Warn("booking: skipping an invalid availability exception", "helper", x.Helper, "date", x.Date, "error", err)
+			continue
+		}
+		s.Exceptions = append(s.Exceptions, ex)
+	}
+
+	// Bookings two days either side: their buffers reach into the window, and daily limits count whole
+	// local days, which can start a day before the window's UTC start.
+	var books []struct {
+		ID      string `db:"id"`
+		Helper  string `db:"helper"`
+		Tool    string `db:"tool"`
+		Contact string `db:"contact"`
+		Status  string `db:"status"`
+		Start   string `db:"start"`
+		End     string `db:"end"`
+		Seats   int    `db:"seats"`
+	}
+	if err := app.DB().NewQuery(`SELECT id, helper, tool, contact, status, [[start]], [[end]], seats FROM bookings
+		WHERE helper IN (` + placeholders(len(ids)) + `) AND [[start]] < {:to} AND [[end]] > {:from}
+		AND status NOT IN ('cancelled', 'rejected')`).
+		Bind(inParams(ids, dbx.Params{"from": DBTime(from.Add(-50 * time.Hour)), "to": DBTime(to.Add(50 * time.Hour))})).All(&books); err != nil {
+		return nil, err
+	}
+	for _, b := range books {
+		s.Bookings[b.Helper] = append(s.Bookings[b.Helper], BookingRow{ID: b.ID, Tool: b.Tool, Contact: b.Contact, Status: b.Status, Start: parseDBTime(b.Start), End: parseDBTime(b.End), Seats: max(b.Seats, 1)})
+	}
+
+	var holds []struct {
+		ID      string `db:"id"`
+		Helper  string `db:"offer_helper"`
+		Tool    string `db:"tool"`
+		Contact string `db:"contact"`
+		Start   string `db:"offer_start"`
+		Until   string `db:"hold_until"`
+	}
+	if err := app.DB().NewQuery(`SELECT id, offer_helper, tool, contact, offer_start, hold_until FROM waitlist
+		WHERE offer_helper IN (` + placeholders(len(ids)) + `) AND status = 'offered' AND hold_until > {:now}`).
+		Bind(inParams(ids, dbx.Params{"now": DBTime(time.Now())})).All(&holds); err != nil {
+		return nil, err
+	}
+	for _, h := range holds {
+		s.Holds[h.Helper] = append(s.Holds[h.Helper], Hold{Entry: h.ID, Tool: h.Tool, Contact: h.Contact, Start: parseDBTime(h.Start), Until: parseDBTime(h.Until)})
+	}
+	return s, nil
+}
+
+// InputOptions tailor one availability input.
+type InputOptions struct {
+	// IgnoreBooking is the booking being rescheduled: it does not block its own move.
+	IgnoreBooking string
+	// Contact is who is booking: a slot held for them on the waitlist is theirs to take.
+	Contact string
+}
+
+// Input builds the availability input of one helper for one tool.
+func (s *Schedule) Input(helperID string, tool Tool, now time.Time, opt InputOptions) slots.Input {
+	h := s.Helpers[helperID]
+	in := slots.Input{
+		Helper:          slots.Helper{ID: helperID, Location: h.Location},
+		Config:          tool.Config.Slots(),
+		Rules:           s.Rules[helperID],
+		Exceptions:      s.Exceptions,
+		Now:             now,
+		IgnoreBookingID: opt.IgnoreBooking,
+	}
+	for _, b := range s.Bookings[helperID] {
+		sb := slots.Booking{ID: b.ID, Start: b.Start, End: b.End, Seats: b.Seats, Status: b.Status}
+		if b.Tool != tool.ID {
+			if other, ok := s.Tools[b.Tool]; ok {
+				sb.Buffers = &slots.Buffers{Before: other.Config.BufferBeforeMinutes, After: other.Config.BufferAfterMinutes}
+			}
+		}
+		in.Bookings = append(in.Bookings, sb)
+	}
+	for _, hold := range s.Holds[helperID] {
+		if opt.Contact != "" && hold.Contact == opt.Contact {
+			continue
+		}
+		dur := tool.Config.Duration()
+		if other, ok := s.Tools[hold.Tool]; ok {
+			dur = other.Config.Duration()
+		}
+		in.Bookings = append(in.Bookings, slots.Booking{ID: "hold:" + hold.Entry, Start: hold.Start, End: hold.Start.Add(dur), Seats: 1, Status: "held"})
+	}
+	return in
+}
+
+// Team returns the inputs of every helper of the schedule who serves the tool.
+func (s *Schedule) Team(tool Tool, now time.Time, opt InputOptions) []slots.Input {
+	var team []slots.Input
+	for _, id := range s.Order {
+		if s.Helpers[id].Serves(tool.ID) {
+			team = append(team, s.Input(id, tool, now, opt))
+		}
+	}
+	return team
+}
+
+// dbText reads a text or JSON column that may be NULL (JSON fields are NULL until first set).
+type dbText string
+
+// Scan implements sql.Scanner.
+func (t *dbText) Scan(v any) error {
+	switch x := v.(type) {
+	case nil:
+		*t = ""
+	case string:
+		*t = dbText(x)
+	case []byte:
+		*t = dbText(x)
+	default:
+		return fmt.Errorf("dbText: cannot scan %T", v)
+	}
+	return nil
+}
+
+func parseBreaks(raw dbText) []slots.BreakSpec {
+	var out []slots.BreakSpec
+	if raw != "" && raw != "null" {
+		_ = json.Unmarshal([]byte(raw), &out)
+	}
+	return out
+}
+
+func anySlice(ids []string) []any {
+	out := make([]any, len(ids))
+	for i, id := range ids {
+		out[i] = id
+	}
+	return out
+}
+
+func placeholders(n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "{:p%d}", i)
+	}
+	return b.String()
+}
+
+func inParams(ids []any, p dbx.Params) dbx.Params {
+	for i, id := range ids {
+		p[fmt.Sprintf("p%d", i)] = id
+	}
+	return p
+}
+
+// SlotKey is the unique key of one seat of a slot: at most one holding booking can have it.
+func SlotKey(helper string, start time.Time, seat int) string {
+	return fmt.Sprintf("%s/%d/%d", helper, start.Unix(), seat)
+}
+
+// FreeSeat finds the lowest seat of helper's slot at start that no holding booking has, below seats. ok is
+// false when every seat is taken. Read with the booking transaction.
+func FreeSeat(app core.App, helper string, start time.Time, seats int) (int, bool, error) {
+	var keys []string
+	err := app.DB().NewQuery("SELECT slot_key FROM bookings WHERE slot_key LIKE {:prefix}").
+		Bind(dbx.Params{"prefix": fmt.Sprintf("%s/%d/%%", helper, start.Unix())}).Column(&keys)
+	if err != nil {
+		return 0, false, err
+	}
+	for seat := range max(seats, 1) {
+		if !slices.Contains(keys, SlotKey(helper, start, seat)) {
+			return seat, true, nil
+		}
+	}
+	return 0, false, nil
+}
+
+// SlotOffer is a signed invitation to book one slot: the buttons of a Manychat slot list and the link of a
+// waitlist offer carry it. It is sealed (AES-GCM) with the server key, so it can be neither read nor forged.
+type SlotOffer struct {
+	Workspace  string `json:"w"`
+	Tool       string `json:"t"`
+	Helper     string `json:"h,omitempty"` // "" = any helper
+	Start      int64  `json:"s"`
+	Subscriber string `json:"sub,omitempty"`
+	Contact    string `json:"c,omitempty"`
+	Name       string `json:"n,omitempty"`
+	TZ         string `json:"z,omitempty"`
+	Entry      string `json:"e,omitempty"` // waitlist entry the slot is held for
+	Source     string `json:"src,omitempty"`
+	Expires    int64  `json:"x"`
+}
+
+// ErrBadOffer is an offer token that cannot be opened or has expired.
+var ErrBadOffer = errors.New("the booking link is invalid or has expired")
+
+// SealOffer turns an offer into a URL-safe token.
+func SealOffer(box *secretbox.Box, o SlotOffer) (string, error) {
+	raw, err := json.Marshal(o)
+	if err != nil {
+		return "", err
+	}
+	sealed, err := box.Seal(string(raw))
+	if err != nil {
+		return "", err
+	}
+	_, b64, _ := strings.Cut(sealed, ":")
+	bin, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(bin), nil
+}
+
+// OpenOffer checks and decodes a token made by SealOffer.
+func OpenOffer(box *secretbox.Box, token string, now time.Time) (SlotOffer, error) {
+	bin, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil || len(token) > 2048 {
+		return SlotOffer{}, ErrBadOffer
+	}
+	plain, err := box.Open("v1:" + base64.StdEncoding.EncodeToString(bin))
+	if err != nil || plain == "" {
+		return SlotOffer{}, ErrBadOffer
+	}
+	var o SlotOffer
+	if err := json.Unmarshal([]byte(plain), &o); err != nil || now.Unix() > o.Expires {
+		return SlotOffer{}, ErrBadOffer
+	}
+	return o, nil
+}
