@@ -315,7 +315,7 @@ func (s *Service) Run(ctx context.Context, p *Prepared, h Hooks) *Outcome {
 		msgs = append(msgs, openai.ChatCompletionMessage{Role: m.Role, Content: m.Content})
 	}
 	msgs = append(msgs, openai.ChatCompletionMessage{Role: openai.ChatMessageRoleUser, Content: p.UserMessage.GetString("content")})
-	tools := toolDefs(t)
+	tools := s.toolDefs(t)
 	ctx = context.WithValue(ctx, hintKey{}, &retryHint{})
 	for round := 1; ; round++ {
 		out.Rounds = round
@@ -393,11 +393,11 @@ func (s *Service) failed(out *Outcome, t *Tool, f *aichat.Failure) *Outcome {
 	return out
 }
 
-func toolDefs(t *Tool) []openai.Tool {
+func (s *Service) toolDefs(t *Tool) []openai.Tool {
 	var defs []openai.Tool
 	for _, name := range t.Config.Functions {
 		f, ok := aichat.Functions[name]
-		if !ok || !Available(name) || slices.ContainsFunc(defs, func(d openai.Tool) bool { return d.Function.Name == name }) {
+		if !ok || !s.Available(name) || slices.ContainsFunc(defs, func(d openai.Tool) bool { return d.Function.Name == name }) {
 			continue
 		}
 		defs = append(defs, openai.Tool{Type: openai.ToolTypeFunction, Function: &openai.FunctionDefinition{

@@ -14,22 +14,55 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 )
 
-// executor runs one function for a prepared message with validated arguments.
-type executor func(s *Service, p *Prepared, args map[string]any) (any, error)
-
-// executors are the functions this build can run. check_availability, create_booking and add_tag are valid
-// config values but need the booking and CRM domains; until those exist here they are not offered to the
-// model, and a call to them is answered "unavailable".
-var executors = map[string]executor{
-	aichat.FnGenerateQR:    generateQR,
-	aichat.FnLookupContact: lookupContact,
+// FunctionCall is what a function implementation gets: the workspace, the assistant's tool, the customer
+// (nil in a dashboard chat without one), the checked arguments and the actor to record.
+type FunctionCall struct {
+	Workspace string
+	Tool      *Tool
+	Contact   *core.Record
+	Args      map[string]any
+	Actor     platform.Actor
 }
 
-// Available reports whether this build can run function name.
-func Available(name string) bool { _, ok := executors[name]; return ok }
+// Function runs one model function with app and returns what the model is told; an error becomes a
+// sentence for the model.
+type Function func(app core.App, c FunctionCall) (any, error)
 
-// errNoContact: the function needs the customer, and the conversation has none (a dashboard test chat).
-var errNoContact = errors.New("this conversation has no customer contact (a dashboard test chat), so this function cannot run")
+// SetFunction installs the implementation of a function for this app. The QR and contact functions are
+// built in; the booking domain installs check_availability and create_booking from its own route code (see
+// routes/aichat_functions.go), so a model books with the same checks as POST /api/v1/bookings. add_tag has
+// no implementation until the CRM domain provides one: it is not offered to the model, and a call to it is
+// answered "unavailable".
+func (s *Service) SetFunction(name string, fn Function) {
+	s.fnMu.Lock()
+	defer s.fnMu.Unlock()
+	s.functions[name] = fn
+}
+
+// Available reports whether this app can run function name.
+func (s *Service) Available(name string) bool {
+	s.fnMu.RLock()
+	defer s.fnMu.RUnlock()
+	_, ok := s.functions[name]
+	return ok
+}
+
+func (s *Service) function(name string) (Function, bool) {
+	s.fnMu.RLock()
+	defer s.fnMu.RUnlock()
+	fn, ok := s.functions[name]
+	return fn, ok
+}
+
+func builtinFunctions(s *Service) map[string]Function {
+	return map[string]Function{
+		aichat.FnGenerateQR:    s.generateQR,
+		aichat.FnLookupContact: lookupContact,
+	}
+}
+
+// ErrNoContact: the function needs the customer, and the conversation has none (a dashboard test chat).
+var ErrNoContact = errors.New("this conversation has no customer contact (a dashboard test chat), so this function cannot run")
 
 // call runs one model tool call: only functions the tool allows and this build has, arguments checked first.
 // Failures become a sentence for the model; nothing here can end the conversation.
@@ -47,7 +80,7 @@ func (s *Service) call(p *Prepared, tc openai.ToolCall, round int) (rec CallReco
 		rec.Ms = time.Since(start).Milliseconds()
 	}()
 	def, known := aichat.Functions[tc.Function.Name]
-	run, available := executors[tc.Function.Name]
+	run, available := s.function(tc.Function.Name)
 	switch {
 	case !known || !p.Tool.Allows(tc.Function.Name):
 		rec.Error = fmt.Sprintf("function %q is not available to this assistant", tc.Function.Name)
@@ -61,7 +94,8 @@ func (s *Service) call(p *Prepared, tc openai.ToolCall, round int) (rec CallReco
 		rec.Error = err.Error()
 		return rec
 	}
-	res, err := run(s, p, args)
+	res, err := run(s.app, FunctionCall{Workspace: p.Tool.Workspace(), Tool: p.Tool, Contact: p.Contact, Args: args,
+		Actor: platform.SystemActor("ai chat " + p.Tool.ID())})
 	if err != nil {
 		rec.Error = err.Error()
 		return rec
@@ -70,20 +104,21 @@ func (s *Service) call(p *Prepared, tc openai.ToolCall, round int) (rec CallReco
 	return rec
 }
 
-func str(args map[string]any, k string) string { v, _ := args[k].(string); return v }
+// Arg is a string argument ("" when absent).
+func Arg(args map[string]any, k string) string { v, _ := args[k].(string); return v }
 
 // generateQR issues a code from the workspace's first enabled qr tool to the customer, with the QR domain's
 // own Generate (template, uniqueness, qr.created event) in one transaction, as POST /api/v1/qr/generate does.
-func generateQR(s *Service, p *Prepared, args map[string]any) (any, error) {
-	if p.Contact == nil {
-		return nil, errNoContact
+func (s *Service) generateQR(app core.App, c FunctionCall) (any, error) {
+	if c.Contact == nil {
+		return nil, ErrNoContact
 	}
-	label := str(args, "label")
+	label := Arg(c.Args, "label")
 	if len([]rune(label)) > 100 {
 		return nil, errors.New("label must be at most 100 characters")
 	}
-	ws := p.Tool.Workspace()
-	toolRec, err := s.app.FindFirstRecordByFilter(collections.Tools, "workspace = {:ws} && type = 'qr' && enabled = true", map[string]any{"ws": ws})
+	ws := c.Workspace
+	toolRec, err := app.FindFirstRecordByFilter(collections.Tools, "workspace = {:ws} && type = 'qr' && enabled = true", map[string]any{"ws": ws})
 	if err != nil {
 		return nil, errors.New("the business has no QR code tool set up")
 	}
@@ -92,15 +127,14 @@ func generateQR(s *Service, p *Prepared, args map[string]any) (any, error) {
 		return nil, err
 	}
 	tz := time.UTC
-	if w, err := s.app.FindRecordById(collections.Workspaces, ws); err == nil {
+	if w, err := app.FindRecordById(collections.Workspaces, ws); err == nil {
 		if loc, err := time.LoadLocation(w.GetString("timezone")); err == nil {
 			tz = loc
 		}
 	}
 	var out map[string]any
-	err = s.app.RunInTransaction(func(tx core.App) error {
-		rec, err := qr.Generate(tx, qr.GenerateInput{Tool: tool, Timezone: tz, Contact: p.Contact, Label: label,
-			Actor: platform.SystemActor("ai chat " + p.Tool.ID())}, time.Now())
+	err = app.RunInTransaction(func(tx core.App) error {
+		rec, err := qr.Generate(tx, qr.GenerateInput{Tool: tool, Timezone: tz, Contact: c.Contact, Label: label, Actor: c.Actor}, time.Now())
 		if err != nil {
 			return err
 		}
@@ -114,11 +148,11 @@ func generateQR(s *Service, p *Prepared, args map[string]any) (any, error) {
 
 // lookupContact tells the model what the CRM knows about the customer: names, Instagram username, tags
 // (Manychat's and local ones) and custom fields. Notes stay private.
-func lookupContact(s *Service, p *Prepared, _ map[string]any) (any, error) {
-	if p.Contact == nil {
-		return nil, errNoContact
+func lookupContact(app core.App, call FunctionCall) (any, error) {
+	if call.Contact == nil {
+		return nil, ErrNoContact
 	}
-	c, err := s.app.FindRecordById(collections.Contacts, p.Contact.Id)
+	c, err := app.FindRecordById(collections.Contacts, call.Contact.Id)
 	if err != nil {
 		return nil, errors.New("the contact no longer exists")
 	}

@@ -40,6 +40,8 @@ type Service struct {
 	ManychatBaseURL string
 
 	background sync.WaitGroup
+	fnMu       sync.RWMutex
+	functions  map[string]Function
 }
 
 const storeKey = "playgram.aichat"
@@ -64,6 +66,7 @@ func newService(app core.App, svc *platform.Services) *Service {
 		ChatTimeout: DefaultChatTimeout, MaxAttempts: 3, BackoffBase: 500 * time.Millisecond, BackoffMax: 5 * time.Second,
 		ManychatBaseURL: svc.Config.ManychatBaseURL}
 	s.SetRateLimits(DefaultContactPerMinute, DefaultToolPerMinute)
+	s.functions = builtinFunctions(s)
 	return s
 }
 

@@ -24,7 +24,8 @@ import (
 // maxAIText bounds one inbound message.
 const maxAIText = 4000
 
-func registerAIChat(v1 *router.RouterGroup[*core.RequestEvent], svc *platform.Services) {
+func registerAIChat(app core.App, v1 *router.RouterGroup[*core.RequestEvent], svc *platform.Services) {
+	installAIFunctions(app, svc)
 	v1.POST("/ai/{tool}/messages", aiManychatMessage).Bind(require(svc, Access{Scope: apikey.ScopeManychat, KeysOnly: true}))
 	v1.POST("/ai/{tool}/chat", aiChatStream).Bind(require(svc, Access{Scope: apikey.ScopeAdmin, MinRole: collections.RoleManager}))
 	reader := Access{Scope: apikey.ScopeAdmin, MinRole: collections.RoleViewer}

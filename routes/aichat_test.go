@@ -308,11 +308,11 @@ func newManychatFake(t *testing.T) *fakemc.Server {
 }
 
 func TestAIChatStreamsWithFunctionCalls(t *testing.T) {
-	env := newAIEnv(t, map[string]any{"functions": []any{"generate_qr", "lookup_contact", "create_booking"}})
+	env := newAIEnv(t, map[string]any{"functions": []any{"generate_qr", "lookup_contact", "create_booking", "add_tag"}})
 	qrTool := env.w.AcmeQRTool
 	env.fake.Script(
 		fakeai.Reply{ToolCalls: []fakeai.ToolCall{{Name: "lookup_contact", Arguments: `{}`}, {Name: "generate_qr", Arguments: `{"label":"10% off"}`}}},
-		fakeai.Reply{ToolCalls: []fakeai.ToolCall{{Name: "create_booking", Arguments: `{"start":"2027-01-01T10:00:00Z"}`}, {Name: "add_tag", Arguments: `{"tag":"vip"}`}, {Name: "generate_qr", Arguments: `{"label": 5`}}},
+		fakeai.Reply{ToolCalls: []fakeai.ToolCall{{Name: "create_booking", Arguments: `{"start":"2027-01-01T10:00:00Z"}`}, {Name: "add_tag", Arguments: `{"tag":"vip"}`}, {Name: "generate_qr", Arguments: `{"label": 5`}, {Name: "check_availability", Arguments: `{"date":"2027-01-01"}`}}},
 		fakeai.Reply{Content: "Your voucher is ready, Ana!"},
 	)
 	body := `{"text":"Can I get a voucher?","subscriber_id":"777"}`
@@ -337,16 +337,17 @@ func TestAIChatStreamsWithFunctionCalls(t *testing.T) {
 	if strings.Join(deltas, "") != "Your voucher is ready, Ana!" || len(deltas) != 5 {
 		t.Fatalf("deltas %q", deltas)
 	}
-	if len(calls) != 5 || done == nil || done["status"] != "ok" || done["rounds"] != 3.0 || done["cost_usd"] == nil {
+	if len(calls) != 6 || done == nil || done["status"] != "ok" || done["rounds"] != 3.0 || done["cost_usd"] == nil {
 		t.Fatalf("calls %v done %v", calls, done)
 	}
 	qrResult, _ := calls[1]["result"].(map[string]any)
 	if calls[1]["name"] != "generate_qr" || qrResult == nil || qrResult["code"] == "" {
 		t.Fatalf("generate_qr %v", calls[1])
 	}
-	if calls[2]["error"] != `function "create_booking" is unavailable on this server` ||
-		calls[3]["error"] != `function "add_tag" is not available to this assistant` ||
-		!strings.Contains(calls[4]["error"].(string), "not a JSON object") {
+	if calls[2]["error"] != "ask the customer for their name first, then pass it as name" ||
+		calls[3]["error"] != `function "add_tag" is unavailable on this server` ||
+		!strings.Contains(calls[4]["error"].(string), "not a JSON object") ||
+		calls[5]["error"] != `function "check_availability" is not available to this assistant` {
 		t.Fatalf("refused calls %v", calls[2:])
 	}
 	// The code exists in the QR domain, issued to the contact, and the model was told the results.
@@ -366,7 +367,7 @@ func TestAIChatStreamsWithFunctionCalls(t *testing.T) {
 	for _, tl := range chatReqs[0].Tools {
 		names = append(names, tl.Function.Name)
 	}
-	if strings.Join(names, ",") != "generate_qr,lookup_contact" {
+	if strings.Join(names, ",") != "generate_qr,lookup_contact,create_booking" {
 		t.Fatalf("offered functions %v", names)
 	}
 	lastTool := second.Messages[len(second.Messages)-1]
@@ -376,7 +377,7 @@ func TestAIChatStreamsWithFunctionCalls(t *testing.T) {
 	// Every call is recorded on the stored reply.
 	m, _ := env.app.FindRecordById(collections.AIMessages, done["message"].(string))
 	var stored []aichat.CallRecord
-	if err := m.UnmarshalJSONField("function_calls", &stored); err != nil || len(stored) != 5 || stored[0].Name != "lookup_contact" || m.GetInt("rounds") != 3 {
+	if err := m.UnmarshalJSONField("function_calls", &stored); err != nil || len(stored) != 6 || stored[0].Name != "lookup_contact" || m.GetInt("rounds") != 3 {
 		t.Fatalf("stored calls %v %v", stored, err)
 	}
 }

@@ -19,7 +19,7 @@ func Register(app core.App, svc *platform.Services, hub *verify.Hub) {
 		registerQR(v1, svc)
 		registerVerification(v1, svc, hub)
 		registerBooking(v1, svc)
-		registerAIChat(v1, svc)
+		registerAIChat(app, v1, svc)
 		registerStatic(se.Router)
 		return se.Next()
 	})

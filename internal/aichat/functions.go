@@ -44,6 +44,7 @@ var Functions = map[string]FunctionDef{
 	FnCreateBooking: {FnCreateBooking, "Book an appointment for the customer in a free slot.", []Param{
 		{Name: "start", Type: "string", Doc: "slot start, RFC 3339 with offset", Required: true},
 		{Name: "service", Type: "string", Doc: "service name or id"},
+		{Name: "name", Type: "string", Doc: "the customer's name, when the business does not know it yet"},
 		{Name: "note", Type: "string", Doc: "anything the customer asked to pass on"},
 	}},
 	FnGenerateQR: {FnGenerateQR, "Issue a personal QR code (voucher, ticket, discount) to the customer.", []Param{
