@@ -100,7 +100,8 @@ func (s *Service) Prepare(in Inbound, now time.Time) (*Prepared, error) {
 		m.Set("role", "user")
 		m.Set("content", in.Text)
 		m.Set("tokens", aichat.MessageTokens(in.Text))
-		if err := tx.Save(m); err != nil {
+		// Every value is set here from loaded records, so the relation lookups of validation are skipped.
+		if err := tx.SaveNoValidate(m); err != nil {
 			return err
 		}
 		p.UserMessage = m
@@ -130,13 +131,21 @@ func (s *Service) Prepare(in Inbound, now time.Time) (*Prepared, error) {
 			return p, nil
 		}
 	}
+	// The two reads are independent: run them side by side on the read pool.
+	var knowledge []aichat.Entry
+	var kerr error
+	searched := make(chan struct{})
+	go func() {
+		defer close(searched)
+		knowledge, kerr = SearchKnowledge(s.app, in.Tool.ID(), in.Text, knowledgeLimit)
+	}()
 	history, err := loadHistory(s.app, p.Conversation.Id, p.UserMessage.Id)
+	<-searched
 	if err != nil {
 		return nil, err
 	}
-	knowledge, err := SearchKnowledge(s.app, in.Tool.ID(), in.Text, knowledgeLimit)
-	if err != nil {
-		return nil, err
+	if kerr != nil {
+		return nil, kerr
 	}
 	p.Packed = aichat.Pack(in.Tool.Config.SystemPrompt, knowledge, history, in.Text, in.Tool.Config.ContextTokens)
 	return p, nil
@@ -218,7 +227,7 @@ func loadHistory(app core.App, conversation, exclude string) ([]aichat.Msg, erro
 	}
 	err := app.DB().NewQuery(`SELECT id, role, content, tokens FROM ai_messages
 		WHERE conversation = {:c} AND id != {:x} AND content != '' AND (role = 'user' OR status = 'ok')
-		ORDER BY created DESC, id DESC LIMIT {:n}`).
+		ORDER BY created DESC LIMIT {:n}`). // walks idx_ai_messages_conversation backwards, no sort
 		Bind(dbx.Params{"c": conversation, "x": exclude, "n": historyLimit}).All(&rows)
 	if err != nil {
 		return nil, err
@@ -241,9 +250,13 @@ func SearchKnowledge(app core.App, tool, text string, limit int) ([]aichat.Entry
 		Title   string `db:"title"`
 		Content string `db:"content"`
 	}
-	err := app.DB().NewQuery(`SELECT kid, title, content FROM ai_knowledge_fts
-		WHERE ai_knowledge_fts MATCH {:q} AND tool = {:tool} ORDER BY bm25(ai_knowledge_fts, 0, 0, 2.0, 1.0) LIMIT {:n}`).
-		Bind(dbx.Params{"q": q, "tool": tool, "n": limit}).All(&rows)
+	// Rank first (bm25 over ids only), then read the texts of the few winners: selecting the texts in the
+	// ranking query would read them for every match.
+	err := app.DB().NewQuery(`SELECT f.kid, f.title, f.content FROM (
+			SELECT rowid AS r, bm25(ai_knowledge_fts, 0, 0, 2.0, 1.0) AS score FROM ai_knowledge_fts
+			WHERE ai_knowledge_fts MATCH {:q} ORDER BY score LIMIT {:n}) best
+		JOIN ai_knowledge_fts f ON f.rowid = best.r ORDER BY best.score`).
+		Bind(dbx.Params{"q": `tool : "` + tool + `" AND (` + q + `)`, "n": limit}).All(&rows)
 	if err != nil {
 		return nil, err
 	}
@@ -286,6 +299,9 @@ type Outcome struct {
 	Rounds    int
 	Model     string
 	Latency   time.Duration
+	// ModelTime is the wall time spent in model calls (streams, retries and their waits); Latency minus
+	// ModelTime is what Playgram added.
+	ModelTime time.Duration
 	Message   *core.Record // the stored assistant message
 }
 
@@ -330,9 +346,11 @@ func (s *Service) Run(ctx context.Context, p *Prepared, h Hooks) *Outcome {
 				h.OnDelta(d)
 			}
 		}
+		callStart := time.Now()
 		res, _, err := s.withRetry(cctx, func() bool { return produced }, func() (*completion, error) {
 			return streamOnce(cctx, client, req, onDelta)
 		})
+		out.ModelTime += time.Since(callStart)
 		if err != nil {
 			return s.failed(out, t, aichat.Classify(err))
 		}
@@ -428,6 +446,7 @@ func (s *Service) Finish(p *Prepared, out *Outcome, delivery string, now time.Ti
 		m.Set("model", out.Model)
 		m.Set("rounds", out.Rounds)
 		m.Set("latency_ms", out.Latency.Milliseconds())
+		m.Set("model_ms", out.ModelTime.Milliseconds())
 		m.Set("prompt_tokens", out.Usage.PromptTokens)
 		m.Set("cached_tokens", out.Usage.CachedTokens)
 		m.Set("completion_tokens", out.Usage.CompletionTokens)
@@ -441,10 +460,13 @@ func (s *Service) Finish(p *Prepared, out *Outcome, delivery string, now time.Ti
 			m.Set("error", truncate(f.Words, 2000))
 			m.Set("error_kind", f.Kind)
 		}
-		if err := tx.Save(m); err != nil {
+		if err := tx.SaveNoValidate(m); err != nil { // built from loaded records, as in Prepare
 			return err
 		}
 		out.Message = m
+		if s.OnReply != nil {
+			s.OnReply(p, out)
+		}
 		if err := bumpConversation(tx, p.Conversation.Id, out.Usage, out.CostUSD, !out.CostKnown && p.Skip == "", now); err != nil {
 			return err
 		}

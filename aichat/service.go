@@ -36,6 +36,8 @@ type Service struct {
 	MaxAttempts             int
 	BackoffBase, BackoffMax time.Duration
 	ContactLimit, ToolLimit *ratelimit.KeyedWindow
+	// OnReply, when set, sees every stored reply (benchmarks read ModelTime from it).
+	OnReply func(p *Prepared, out *Outcome)
 	// ManychatBaseURL is where held replies are sent (MANYCHAT_BASE_URL).
 	ManychatBaseURL string
 

@@ -72,6 +72,7 @@ func init() {
 			&core.JSONField{Name: "function_calls", MaxSize: 256 << 10},
 			&core.TextField{Name: "model", Max: 128},
 			&core.NumberField{Name: "latency_ms", OnlyInt: true},
+			&core.NumberField{Name: "model_ms", OnlyInt: true},
 			&core.NumberField{Name: "rounds", OnlyInt: true},
 			&core.BoolField{Name: "cost_unknown"},
 			&core.SelectField{Name: "delivery", MaxSelect: 1, Values: []string{"inline", "stream", "held", "sent", "failed"}},
@@ -108,9 +109,10 @@ func init() {
 			return err
 		}
 		// Full-text index of enabled entries, kept in step by triggers in the writing transaction. It holds the
-		// entry id and tool (unindexed) so a search needs no join.
+		// entry id (unindexed) and the tool id (indexed, so a search intersects with the tool's entries before
+		// ranking) and needs no join.
 		_, err = app.DB().NewQuery(`
-			CREATE VIRTUAL TABLE ai_knowledge_fts USING fts5(kid UNINDEXED, tool UNINDEXED, title, content, tokenize = 'unicode61 remove_diacritics 2');
+			CREATE VIRTUAL TABLE ai_knowledge_fts USING fts5(kid UNINDEXED, tool, title, content, tokenize = 'unicode61 remove_diacritics 2');
 			CREATE TRIGGER ai_knowledge_fts_insert AFTER INSERT ON ai_knowledge BEGIN
 				INSERT INTO ai_knowledge_fts (kid, tool, title, content) SELECT new.id, new.tool, new.title, new.content WHERE new.enabled = 1;
 			END;
