@@ -32,7 +32,9 @@ func BenchmarkAIChatReplyOverhead(b *testing.B) {
 	w := testutil.TheWorld(b)
 	fake := fakeai.New()
 	defer fake.Close()
-	fake.Default = func(fakeai.Request) fakeai.Reply { return fakeai.Reply{Content: "Thanks, we are open from nine to six on weekdays."} }
+	fake.Default = func(fakeai.Request) fakeai.Reply {
+		return fakeai.Reply{Content: "Thanks, we are open from nine to six on weekdays."}
+	}
 	acme, _ := app.FindRecordById(collections.Workspaces, w.Acme)
 	tool := testutil.Tool(b, app, acme, "ai_chat", "Bench AI", map[string]any{"base_url": fake.BaseURL(), "model": "gpt-4o-mini", "context_tokens": 8000.0})
 	svc := aichat.Of(app)
