@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/playgram/playgram/collections"
+	"github.com/playgram/playgram/crm"
 	"github.com/playgram/playgram/internal/aichat"
 	"github.com/playgram/playgram/platform"
 	"github.com/playgram/playgram/qr"
@@ -29,13 +31,17 @@ type FunctionCall struct {
 type Function func(app core.App, c FunctionCall) (any, error)
 
 // SetFunction installs the implementation of a function for this app. The QR and contact functions are
-// built in; the booking domain installs check_availability and create_booking from its own route code (see
-// routes/aichat_functions.go), so a model books with the same checks as POST /api/v1/bookings. add_tag has
-// no implementation until the CRM domain provides one: it is not offered to the model, and a call to it is
-// answered "unavailable".
+// built in (QR, CRM); the booking domain installs check_availability and create_booking from its own route
+// code (see routes/aichat_functions.go), so a model books with the same checks as POST /api/v1/bookings. A
+// function without an implementation is not offered to the model, and a call to it is answered
+// "unavailable".
 func (s *Service) SetFunction(name string, fn Function) {
 	s.fnMu.Lock()
 	defer s.fnMu.Unlock()
+	if fn == nil {
+		delete(s.functions, name) // nil takes a function away
+		return
+	}
 	s.functions[name] = fn
 }
 
@@ -58,6 +64,7 @@ func builtinFunctions(s *Service) map[string]Function {
 	return map[string]Function{
 		aichat.FnGenerateQR:    s.generateQR,
 		aichat.FnLookupContact: lookupContact,
+		aichat.FnAddTag:        addTag,
 	}
 }
 
@@ -146,8 +153,8 @@ func (s *Service) generateQR(app core.App, c FunctionCall) (any, error) {
 	return out, err
 }
 
-// lookupContact tells the model what the CRM knows about the customer: names, Instagram username, tags
-// (Manychat's and local ones) and custom fields. Notes stay private.
+// lookupContact tells the model what the CRM knows about the customer, in the CRM API's own contact shape
+// (crm.ContactJSON) without the private notes and internal ids.
 func lookupContact(app core.App, call FunctionCall) (any, error) {
 	if call.Contact == nil {
 		return nil, ErrNoContact
@@ -156,26 +163,35 @@ func lookupContact(app core.App, call FunctionCall) (any, error) {
 	if err != nil {
 		return nil, errors.New("the contact no longer exists")
 	}
-	var tags, local []any
-	var fields map[string]any
-	_ = c.UnmarshalJSONField("tags", &tags)
-	_ = c.UnmarshalJSONField("local_tags", &local)
-	_ = c.UnmarshalJSONField("custom_fields", &fields)
-	names := []string{}
-	for _, t := range append(tags, local...) {
-		switch v := t.(type) {
-		case string:
-			names = append(names, v)
-		case map[string]any:
-			if n, ok := v["name"].(string); ok {
-				names = append(names, n)
-			}
-		}
+	out := crm.ContactJSON(c)
+	for _, private := range []string{"id", "notes", "source", "subscriber_id", "created", "updated"} {
+		delete(out, private)
 	}
-	out := map[string]any{"name": c.GetString("name"), "first_name": c.GetString("first_name"), "last_name": c.GetString("last_name"),
-		"ig_username": c.GetString("ig_username"), "tags": names, "custom_fields": fields}
 	if raw, err := json.Marshal(out); err == nil && len(raw) > 8000 {
 		delete(out, "custom_fields")
 	}
 	return out, nil
+}
+
+// addTag tags the customer with the CRM's own action queue (crm.QueueActions, as POST /api/v1/contacts/actions
+// does): the tag is added in Manychat by a retried job, then mirrored on the contact.
+func addTag(app core.App, c FunctionCall) (any, error) {
+	if c.Contact == nil {
+		return nil, ErrNoContact
+	}
+	a := crm.Action{Type: crm.ActAddTag, Tag: strings.TrimSpace(Arg(c.Args, "tag"))}
+	if field, msg := a.Validate(); field != "" {
+		return nil, fmt.Errorf("%s %s", field, msg)
+	}
+	if len([]rune(a.Tag)) > 100 {
+		return nil, errors.New("tag must be at most 100 characters")
+	}
+	err := app.RunInTransaction(func(tx core.App) error {
+		_, err := crm.QueueActions(tx, c.Workspace, []crm.Action{a}, crm.Targets{Contacts: []string{c.Contact.Id}}, c.Actor)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"tag": a.Tag, "status": "queued"}, nil
 }

@@ -3,9 +3,11 @@ package aichat
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/playgram/playgram/collections"
+	"github.com/playgram/playgram/crm"
 	"github.com/playgram/playgram/internal/aichat"
 	"github.com/playgram/playgram/internal/manychat"
 	"github.com/playgram/playgram/jobs"
@@ -166,7 +168,7 @@ func (s *Service) storeSentimentError(m *core.Record, words string) {
 }
 
 // Deliver sends a held reply to the contact through Manychat's sendContent, split for Instagram, with the
-// workspace's Manychat token. Manychat returns no message id, so only a call that surely did not land is
+// workspace's Manychat client (crm.ClientFor: its stored token, rate limits shared with the CRM jobs). Manychat returns no message id, so only a call that surely did not land is
 // retried.
 func (s *Service) Deliver(ctx context.Context, messageID string) error {
 	m, err := s.app.FindRecordById(collections.AIMessages, messageID)
@@ -184,17 +186,9 @@ func (s *Service) Deliver(ctx context.Context, messageID string) error {
 	if err != nil {
 		return jobs.Permanent(errors.New("the contact has no Manychat subscriber id"))
 	}
-	ws, err := s.app.FindRecordById(collections.Workspaces, m.GetString("workspace"))
+	mc, err := crm.ClientFor(s.app, s.svc, m.GetString("workspace"))
 	if err != nil {
-		return jobs.Permanent(err)
-	}
-	token, err := platform.Secret(s.svc.Box, ws, "manychat_token")
-	if err != nil || token == "" {
-		return jobs.Permanent(errors.New("the workspace has no Manychat token: set manychat_token with POST /api/v1/workspace/secrets"))
-	}
-	mc, err := manychat.New(s.ManychatBaseURL, token, manychat.WithHTTPClient(s.svc.Outbound))
-	if err != nil {
-		return jobs.Permanent(err)
+		return jobs.Permanent(fmt.Errorf("the held reply cannot be sent: %w (set manychat_token with POST /api/v1/workspace/secrets)", err))
 	}
 	if err := mc.SendContent(ctx, sid, aichat.InstagramReply(m.GetString("content")), manychat.SendOptions{}); err != nil {
 		if manychat.IsRateLimited(err) || manychat.IsTemporary(err) {

@@ -38,8 +38,6 @@ type Service struct {
 	ContactLimit, ToolLimit *ratelimit.KeyedWindow
 	// OnReply, when set, sees every stored reply (benchmarks read ModelTime from it).
 	OnReply func(p *Prepared, out *Outcome)
-	// ManychatBaseURL is where held replies are sent (MANYCHAT_BASE_URL).
-	ManychatBaseURL string
 
 	background sync.WaitGroup
 	fnMu       sync.RWMutex
@@ -54,6 +52,9 @@ func Of(app core.App) *Service {
 	return s
 }
 
+// Services are the platform services the AI chat runs on.
+func (s *Service) Services() *platform.Services { return s.svc }
+
 // Wait blocks until replies still running in the background (held Manychat replies) are stored.
 func (s *Service) Wait() { s.background.Wait() }
 
@@ -65,8 +66,7 @@ func (s *Service) SetRateLimits(perContact, perTool int) {
 
 func newService(app core.App, svc *platform.Services) *Service {
 	s := &Service{app: app, svc: svc, HoldAfter: DefaultHoldAfter, ReplyTimeout: DefaultReplyTimeout,
-		ChatTimeout: DefaultChatTimeout, MaxAttempts: 3, BackoffBase: 500 * time.Millisecond, BackoffMax: 5 * time.Second,
-		ManychatBaseURL: svc.Config.ManychatBaseURL}
+		ChatTimeout: DefaultChatTimeout, MaxAttempts: 3, BackoffBase: 500 * time.Millisecond, BackoffMax: 5 * time.Second}
 	s.SetRateLimits(DefaultContactPerMinute, DefaultToolPerMinute)
 	s.functions = builtinFunctions(s)
 	return s

@@ -16,11 +16,18 @@ mkdir -p "$OUT" bin
 
 go build -o bin/playgram .
 go build -o bin/loadgen ./bench/loadgen
+go build -o bin/fakeapify ./bench/fakeapify
 
-cleanup() { [ -n "${PID:-}" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$DATA"; }
+cleanup() { [ -n "${PID:-}" ] && kill "$PID" 2>/dev/null; [ -n "${APID:-}" ] && kill "$APID" 2>/dev/null; wait 2>/dev/null; rm -rf "$DATA"; }
 trap cleanup EXIT
 
+# The social scenario reads through a local fake Apify.
+./bin/fakeapify >"$OUT/fakeapify.url" 2>"$OUT/fakeapify.log" &
+APID=$!
+for _ in $(seq 50); do [ -s "$OUT/fakeapify.url" ] && break; sleep 0.1; done
+
 PLAYGRAM_SECRET_KEY=$(printf '%064d' 0) PLAYGRAM_PUBLIC_URL="$BASE" \
+  APIFY_BASE_URL="$(head -1 "$OUT/fakeapify.url")" APIFY_TOKEN=apify_api_FAKEtoken0123456789abcdef REDIS_URL="${BENCH_REDIS_URL:-}" \
   ./bin/playgram serve --dir "$DATA" --http "127.0.0.1:$PORT" >"$OUT/server.log" 2>&1 &
 PID=$!
 for _ in $(seq 100); do curl -fs "$BASE/api/health" >/dev/null 2>&1 && break; sleep 0.1; done
@@ -49,7 +56,7 @@ PY
 
 echo "| scenario | concurrency | requests | failures | req/s | p50 ms | p99 ms |"
 echo "|---|---|---|---|---|---|---|"
-scenarios=${*:-"health ping create scan qrpng"}
+scenarios=${*:-"health ping create scan qrpng social"}
 for s in $scenarios; do
   case $s in
     health) load health -url "$BASE/api/health" ;;
@@ -59,6 +66,23 @@ for s in $scenarios; do
     scan)   load qr-scan -url "$BASE/api/v1/qr/scan" -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
               -body "{\"code\":\"$QR_CODE\",\"device_id\":\"bench\"}" ;;
     qrpng)  load qr-png-cached -url "$QR_PNG" ;;
+    social) # a cached Instagram feed (12 posts) read with an enterprise client's key
+      SKEY=$(./bin/playgram apikey create --dir "$DATA" --workspace demo --scopes social --name bench-social | grep -oE 'pgk_[0-9A-Za-z]{43}')
+      ./bin/playgram superuser upsert --dir "$DATA" bench@playgram.local bench-password-123 >/dev/null
+      python3 - "$BASE" <<'PY'
+import json, sys, urllib.request
+base = sys.argv[1]
+def call(method, path, body=None, token=None):
+    req = urllib.request.Request(base + path, method=method, data=json.dumps(body).encode() if body else None,
+                                 headers={"Content-Type": "application/json", **({"Authorization": token} if token else {})})
+    return json.load(urllib.request.urlopen(req))
+tok = call("POST", "/api/collections/_superusers/auth-with-password", {"identity": "bench@playgram.local", "password": "bench-password-123"})["token"]
+key = call("GET", "/api/collections/api_keys/records?filter=" + urllib.parse.quote("name='bench-social'"), token=tok)["items"][0]
+call("POST", "/api/collections/api_clients/records", {"workspace": key["workspace"], "name": "bench", "tier": "enterprise",
+     "key": key["id"], "rpm": 1000000, "rpd": 100000000}, token=tok)
+PY
+      curl -fs -o /dev/null -H "Authorization: Bearer $SKEY" "$BASE/api/v1/social/instagram/benchshop?limit=12"
+      load social -url "$BASE/api/v1/social/instagram/benchshop?limit=12" -H "Authorization: Bearer $SKEY" ;;
     *) echo "unknown scenario $s" >&2; exit 2 ;;
   esac
 done

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/playgram/playgram/aichat"
+	"github.com/playgram/playgram/crm"
 	"github.com/playgram/playgram/hooks"
 	"github.com/playgram/playgram/internal/outbound"
 	"github.com/playgram/playgram/internal/secretbox"
@@ -17,7 +18,9 @@ import (
 	"github.com/playgram/playgram/qr"
 	"github.com/playgram/playgram/routes"
 	"github.com/playgram/playgram/seed"
+	"github.com/playgram/playgram/social"
 	"github.com/playgram/playgram/verify"
+	"github.com/playgram/playgram/webhooks"
 	"github.com/pocketbase/pocketbase/core"
 
 	_ "github.com/playgram/playgram/pb_migrations"
@@ -26,15 +29,19 @@ import (
 // Register builds the services and binds everything. The job workers and the usage flusher start with the
 // server (OnServe) and stop with the app (OnTerminate), so commands and tests run without them unless asked.
 func Register(app core.App, cfg platform.Config) (*platform.Services, error) {
-	allow, err := outbound.ParseAllowList(cfg.OutboundAllow)
+	allow, err := cfg.OutboundAllowList()
 	if err != nil {
 		return nil, fmt.Errorf("PLAYGRAM_OUTBOUND_ALLOW: %w", err)
 	}
 	svc := &platform.Services{Config: cfg, Keys: platform.NewKeyAuth(), Replays: platform.NewReplayGuard(),
-		Outbound: outbound.New(outbound.Options{AllowCIDRs: allow, Timeout: 15 * time.Second})}
+		Outbound: outbound.New(outbound.Options{AllowCIDRs: allow})}
 	app.Store().Set(platform.KeyAuthStoreKey, svc.Keys)
 	svc.Jobs = jobs.NewRunner(app, jobs.Options{Workers: cfg.JobWorkers, PollInterval: cfg.JobPollInterval})
 	jobs.RegisterKinds(svc.Jobs)
+	wh, err := webhooks.New(app, svc, webhooks.Options{})
+	if err != nil {
+		return nil, err
+	}
 
 	// The secret key is needed by hooks and commands alike, and the data dir is known only after bootstrap
 	// (a test app arrives already bootstrapped).
@@ -67,6 +74,8 @@ func Register(app core.App, cfg platform.Config) (*platform.Services, error) {
 	routes.Register(app, svc, hub)
 	qr.Register(app, svc)
 	verify.Register(app, svc, hub)
+	crm.Register(app, svc)
+	social.Register(app, svc)
 	aichat.Register(app, svc)
 
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
@@ -91,6 +100,7 @@ func Register(app core.App, cfg platform.Config) (*platform.Services, error) {
 	if cfg.Background {
 		app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 			svc.Jobs.Start()
+			wh.Start()
 			go flushKeyUsage(app, svc)
 			return se.Next()
 		})
@@ -99,6 +109,7 @@ func Register(app core.App, cfg platform.Config) (*platform.Services, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		svc.Jobs.Stop(ctx)
+		wh.Stop(ctx)
 		if err := svc.Keys.Flush(app); err != nil {
 			app.Logger().Error("flushing API key usage on shutdown failed", "error", err)
 		}
@@ -128,6 +139,11 @@ func registerCron(app core.App, svc *platform.Services) {
 			Bind(map[string]any{"cut": dbtime.Format(time.Now().Add(-routes.IdempotencyWindow))}).Execute()
 		if err != nil {
 			app.Logger().Error("idempotency cleanup failed", "error", err)
+		}
+	})
+	app.Cron().MustAdd("playgram_webhooks_cleanup", "41 3 * * *", func() {
+		if err := webhooks.Cleanup(app, time.Now()); err != nil {
+			app.Logger().Error("webhook log cleanup failed", "error", err)
 		}
 	})
 	app.Cron().MustAdd("playgram_jobs_cleanup", "23 3 * * *", func() {

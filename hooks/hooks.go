@@ -21,6 +21,8 @@ func Register(app core.App, svc *platform.Services) {
 	registerTools(app, svc)
 	registerAPIKeys(app, svc)
 	registerBooking(app, svc)
+	registerWebhooks(app, svc)
+	registerCRM(app, svc)
 }
 
 // registerActors attaches the caller to every record saved or deleted through the collection API, before any

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/playgram/playgram/collections"
+	"github.com/playgram/playgram/crm"
 	"github.com/playgram/playgram/internal/geo"
 	"github.com/playgram/playgram/internal/qrcode"
 	"github.com/playgram/playgram/internal/toolconfig"
@@ -106,9 +107,8 @@ func Scan(app core.App, in ScanInput) (ScanResult, error) {
 			return err
 		}
 		if row.Contact != "" {
-			// A scan is an interaction of its contact.
-			if _, err := tx.NonconcurrentDB().NewQuery("UPDATE contacts SET last_interaction_at = {:now} WHERE id = {:id}").
-				Bind(dbx.Params{"now": dbtime.Format(now), "id": row.Contact}).Execute(); err != nil {
+			// A scan is an interaction of its contact: last_interaction_at, daily counter and score.
+			if err := crm.CountInteraction(tx, in.Workspace, row.Contact, crm.InteractionQRScan, now); err != nil {
 				return err
 			}
 		}

@@ -258,7 +258,7 @@ func TestAIKnowledgeAndContextBudget(t *testing.T) {
 func TestAIHeldReplyDeliveredThroughManychat(t *testing.T) {
 	env := newAIEnv(t, nil)
 	mc := newManychatFake(t)
-	env.svc.ManychatBaseURL = mc.URL
+	env.svc.Services().Config.ManychatBaseURL = mc.URL
 	sub := mc.AddSubscriber(fakemc.Subscriber{FirstName: "Ana", IGUsername: "ana"})
 	setWorkspaceSecret(t, env, "manychat_token", mc.Token)
 	env.svc.HoldAfter = 50 * time.Millisecond
@@ -345,10 +345,14 @@ func TestAIChatStreamsWithFunctionCalls(t *testing.T) {
 		t.Fatalf("generate_qr %v", calls[1])
 	}
 	if calls[2]["error"] != "ask the customer for their name first, then pass it as name" ||
-		calls[3]["error"] != `function "add_tag" is unavailable on this server` ||
+		calls[3]["error"] != nil || fmt.Sprint(calls[3]["result"]) != "map[status:queued tag:vip]" ||
 		!strings.Contains(calls[4]["error"].(string), "not a JSON object") ||
 		calls[5]["error"] != `function "check_availability" is not available to this assistant` {
 		t.Fatalf("refused calls %v", calls[2:])
+	}
+	// The tag is queued as a CRM action for the contact, like POST /api/v1/contacts/actions does.
+	if _, err := env.app.FindFirstRecordByFilter(collections.Jobs, "kind = 'crm.action' && payload ~ 'vip'", nil); err != nil {
+		t.Fatalf("no crm.action job for the tag: %v", err)
 	}
 	// The code exists in the QR domain, issued to the contact, and the model was told the results.
 	codes, _ := env.app.FindRecordsByFilter(collections.QRCodes, "tool = {:t}", "", 0, 0, dbx.Params{"t": qrTool})
@@ -367,7 +371,7 @@ func TestAIChatStreamsWithFunctionCalls(t *testing.T) {
 	for _, tl := range chatReqs[0].Tools {
 		names = append(names, tl.Function.Name)
 	}
-	if strings.Join(names, ",") != "generate_qr,lookup_contact,create_booking" {
+	if strings.Join(names, ",") != "generate_qr,lookup_contact,create_booking,add_tag" {
 		t.Fatalf("offered functions %v", names)
 	}
 	lastTool := second.Messages[len(second.Messages)-1]
@@ -379,6 +383,22 @@ func TestAIChatStreamsWithFunctionCalls(t *testing.T) {
 	var stored []aichat.CallRecord
 	if err := m.UnmarshalJSONField("function_calls", &stored); err != nil || len(stored) != 6 || stored[0].Name != "lookup_contact" || m.GetInt("rounds") != 3 {
 		t.Fatalf("stored calls %v %v", stored, err)
+	}
+}
+
+func TestAIUnavailableFunctionIsNotOffered(t *testing.T) {
+	env := newAIEnv(t, map[string]any{"functions": []any{"lookup_contact", "add_tag"}})
+	env.svc.SetFunction("add_tag", nil) // as on a server without the CRM domain
+	env.fake.Script(fakeai.Reply{ToolCalls: []fakeai.ToolCall{{Name: "add_tag", Arguments: `{"tag":"vip"}`}}}, fakeai.Reply{Content: "Done."})
+	if got := env.ask("506", "tag me"); got[0] != "Done." {
+		t.Fatalf("reply %v", got)
+	}
+	reqs := chatRequests(env.fake)
+	if len(reqs[0].Tools) != 1 || reqs[0].Tools[0].Function.Name != "lookup_contact" {
+		t.Fatalf("offered %s", reqs[0].Field("tools"))
+	}
+	if last := reqs[1].Messages[len(reqs[1].Messages)-1]; !strings.Contains(last.Text(), `function \"add_tag\" is unavailable on this server`) {
+		t.Fatalf("model told %s", last.Text())
 	}
 }
 

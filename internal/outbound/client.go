@@ -56,6 +56,11 @@ type Options struct {
 	MaxBody int64
 	// UserAgent is set on requests that have no User-Agent header.
 	UserAgent string
+	// MaxIdleConnsPerHost is how many kept-alive connections to one host are
+	// kept for reuse (default 4). A sender with many requests in flight to
+	// one receiver raises it, so that connections are reused instead of
+	// re-dialled (and re-checked) for every request.
+	MaxIdleConnsPerHost int
 	// LookupIP resolves a host name; nil uses the system resolver. Tests and
 	// deployments with their own DNS inject one here; whatever it returns is
 	// still judged by CheckAddr, before dialling and again in the dialer.
@@ -74,6 +79,9 @@ func New(opts Options) *http.Client {
 	if opts.UserAgent == "" {
 		opts.UserAgent = DefaultUserAgent
 	}
+	if opts.MaxIdleConnsPerHost <= 0 {
+		opts.MaxIdleConnsPerHost = 4
+	}
 	if opts.LookupIP == nil {
 		opts.LookupIP = func(ctx context.Context, host string) ([]netip.Addr, error) {
 			return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
@@ -87,8 +95,8 @@ func New(opts Options) *http.Client {
 		ForceAttemptHTTP2:     true,
 		TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
 		TLSHandshakeTimeout:   tlsHandshakeTimeout,
-		MaxIdleConns:          100,
-		MaxIdleConnsPerHost:   4,
+		MaxIdleConns:          max(100, opts.MaxIdleConnsPerHost),
+		MaxIdleConnsPerHost:   opts.MaxIdleConnsPerHost,
 		IdleConnTimeout:       90 * time.Second,
 		ExpectContinueTimeout: time.Second,
 	}

@@ -77,4 +77,10 @@ func TestTransportSettings(t *testing.T) {
 	if tr.DialTLSContext != nil || tr.Dial != nil || tr.DialTLS != nil {
 		t.Error("a second dial path would bypass the guard")
 	}
+	if tr.MaxIdleConnsPerHost != 4 {
+		t.Errorf("default idle connections per host = %d, want 4", tr.MaxIdleConnsPerHost)
+	}
+	if tr := New(Options{MaxIdleConnsPerHost: 64}).Transport.(*transport).base; tr.MaxIdleConnsPerHost != 64 || tr.MaxIdleConns < 64 {
+		t.Errorf("idle connections per host = %d (total %d), want 64", tr.MaxIdleConnsPerHost, tr.MaxIdleConns)
+	}
 }

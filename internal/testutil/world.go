@@ -9,6 +9,7 @@ import (
 
 	"github.com/playgram/playgram/boot"
 	"github.com/playgram/playgram/collections"
+	"github.com/playgram/playgram/platform"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tests"
 )
@@ -55,6 +56,12 @@ func TheWorld(t testing.TB) World {
 // NewWorldApp is a test app holding the World fixtures; for ApiScenario.TestAppFactory.
 func NewWorldApp(t testing.TB) *tests.TestApp {
 	t.Helper()
+	return NewWorldAppWith(t, Config())
+}
+
+// NewWorldAppWith is NewWorldApp with another configuration.
+func NewWorldAppWith(t testing.TB, cfg platform.Config) *tests.TestApp {
+	t.Helper()
 	dir, err := worldTemplate(t)
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +70,7 @@ func NewWorldApp(t testing.TB) *tests.TestApp {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := boot.Register(app, Config()); err != nil {
+	if _, err := boot.Register(app, cfg); err != nil {
 		t.Fatal(err)
 	}
 	return app

@@ -1,0 +1,482 @@
+package crm
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/playgram/playgram/collections"
+	"github.com/playgram/playgram/internal/autoreply"
+	"github.com/playgram/playgram/internal/manychat"
+	"github.com/playgram/playgram/platform"
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/types"
+)
+
+// ManychatFields are the contact fields Manychat owns: a push or a refresh with a newer last_interaction
+// overwrites them. Local fields (notes, local_tags, source) are never touched by Manychat data.
+var ManychatFields = []string{"name", "first_name", "last_name", "ig_username", "email", "phone", "timezone", "tags", "custom_fields"}
+
+// TrackedFields are the fields whose changes are events and snapshots.
+var TrackedFields = append(slices.Clone(ManychatFields), "local_tags", "notes", "source")
+
+// Incoming is Manychat's view of one subscriber: a Full Contact Data push or a getInfo answer.
+type Incoming struct {
+	Sub manychat.Subscriber
+	// Present names the top-level keys the data carried; nil means all (getInfo answers every key).
+	Present map[string]bool
+	// Unresolved lists values that were Manychat placeholders (they count as empty).
+	Unresolved []string
+}
+
+func (in Incoming) has(key string) bool { return in.Present == nil || in.Present[key] }
+
+// ParseIncoming reads an External Request body (Full Contact Data, bare or under "contact").
+func ParseIncoming(body []byte) (Incoming, error) {
+	c, err := manychat.ParseContact(body)
+	if err != nil {
+		return Incoming{}, err
+	}
+	in := Incoming{Sub: c.Subscriber, Unresolved: c.Unresolved, Present: map[string]bool{}}
+	var top map[string]json.RawMessage
+	_ = json.Unmarshal(quotePlaceholders(body), &top)
+	if raw, ok := top["contact"]; ok && bytes.HasPrefix(bytes.TrimSpace(raw), []byte("{")) {
+		top = nil
+		_ = json.Unmarshal(raw, &top)
+	}
+	for k := range top {
+		in.Present[k] = true
+	}
+	return in, nil
+}
+
+// quotePlaceholders makes a body with bare {{…}} number pills parse, for the key presence check only.
+func quotePlaceholders(b []byte) []byte {
+	if !bytes.Contains(b, []byte("{{")) {
+		return b
+	}
+	// ParseContact already validated the body; replacing every bare token by null is enough to list keys.
+	var out bytes.Buffer
+	inStr, esc := false, false
+	for i := 0; i < len(b); i++ {
+		ch := b[i]
+		if inStr {
+			out.WriteByte(ch)
+			switch {
+			case esc:
+				esc = false
+			case ch == '\\':
+				esc = true
+			case ch == '"':
+				inStr = false
+			}
+			continue
+		}
+		if ch == '"' {
+			inStr = true
+		}
+		if ch == '{' && i+1 < len(b) && b[i+1] == '{' {
+			if end := bytes.Index(b[i:], []byte("}}")); end > 0 {
+				out.WriteString("null")
+				i += end + 1
+				continue
+			}
+		}
+		out.WriteByte(ch)
+	}
+	return out.Bytes()
+}
+
+// lastInteraction is the newest of Manychat's interaction times of the subscriber.
+func (in Incoming) lastInteraction() time.Time {
+	t := in.Sub.LastInteraction
+	if in.Sub.IGLastInteraction.After(t) {
+		t = in.Sub.IGLastInteraction
+	}
+	return t
+}
+
+// values maps the incoming data onto contact fields (only those the data carried).
+func (in Incoming) values() map[string]any {
+	s := in.Sub
+	out := map[string]any{}
+	set := func(key, field string, v any) {
+		if in.has(key) {
+			out[field] = v
+		}
+	}
+	name := strings.TrimSpace(s.Name)
+	if name == "" {
+		name = strings.TrimSpace(strings.TrimSpace(s.FirstName) + " " + strings.TrimSpace(s.LastName))
+	}
+	if in.has("name") || in.has("first_name") || in.has("last_name") {
+		out["name"] = name
+	}
+	set("first_name", "first_name", strings.TrimSpace(s.FirstName))
+	set("last_name", "last_name", strings.TrimSpace(s.LastName))
+	set("ig_username", "ig_username", strings.TrimPrefix(strings.TrimSpace(s.IGUsername), "@"))
+	set("email", "email", strings.TrimSpace(s.Email))
+	set("phone", "phone", strings.TrimSpace(s.Phone))
+	set("timezone", "timezone", strings.TrimSpace(s.Timezone))
+	if in.has("tags") {
+		tags := []string{}
+		for _, t := range s.Tags {
+			if n := strings.TrimSpace(t.Name); n != "" && !slices.Contains(tags, n) {
+				tags = append(tags, n)
+			}
+		}
+		slices.Sort(tags)
+		out["tags"] = tags
+	}
+	if in.has("custom_fields") {
+		fields := map[string]any{}
+		for _, f := range s.CustomFields {
+			if f.Value.IsNull() || strings.TrimSpace(f.Name) == "" {
+				continue // empty in Manychat (null, or a {{cuf_N}} placeholder)
+			}
+			var v any
+			if err := json.Unmarshal(f.Value.Raw(), &v); err == nil {
+				fields[f.Name] = v
+			}
+		}
+		out["custom_fields"] = fields
+	}
+	return out
+}
+
+// UpsertResult says what an upsert did.
+type UpsertResult struct {
+	Contact *core.Record
+	Created bool
+	// Applied is false when the data was older than what is stored (by Manychat's last_interaction).
+	Applied bool
+	Changed bool
+}
+
+// Upsert applies Manychat's view of a subscriber to the workspace's contact, creating it when new. Run it in a
+// transaction: PocketBase's single writer serialises transactions, so concurrent upserts of one subscriber
+// make one contact. Manychat-owned fields change only when the data's last_interaction is not older than the
+// last applied one; local fields are never changed here. Events come from the contacts hooks.
+func Upsert(tx core.App, workspace string, in Incoming, actor platform.Actor) (*UpsertResult, error) {
+	sid := in.Sub.ID.String()
+	if in.Sub.ID <= 0 {
+		return nil, errors.New("crm: the subscriber has no id")
+	}
+	res := &UpsertResult{}
+	c, err := tx.FindFirstRecordByFilter(collections.Contacts, "workspace = {:ws} && subscriber_id = {:sid}", dbx.Params{"ws": workspace, "sid": sid})
+	if err != nil {
+		coll, cerr := tx.FindCachedCollectionByNameOrId(collections.Contacts)
+		if cerr != nil {
+			return nil, cerr
+		}
+		c = core.NewRecord(coll)
+		c.Set("workspace", workspace)
+		c.Set("subscriber_id", sid)
+		c.Set("source", "manychat")
+		c.Set("tags", []string{})
+		c.Set("custom_fields", map[string]any{})
+		c.Set("local_tags", []string{})
+		res.Created = true
+	}
+	res.Contact = c
+	incomingAt := in.lastInteraction()
+	storedAt := c.GetDateTime("mc_last_interaction_at").Time()
+	if !incomingAt.IsZero() && !storedAt.IsZero() && incomingAt.Before(storedAt) {
+		return res, nil // stale: a newer state of this subscriber was applied already
+	}
+	res.Applied = true
+	for field, v := range in.values() {
+		if !equalJSON(c.Get(field), v) {
+			c.Set(field, v)
+			res.Changed = true
+		}
+	}
+	if !incomingAt.IsZero() {
+		if !incomingAt.Equal(storedAt) {
+			c.Set("mc_last_interaction_at", incomingAt.UTC())
+			res.Changed = true
+		}
+		if cur := c.GetDateTime("last_interaction_at").Time(); incomingAt.After(cur) {
+			c.Set("last_interaction_at", incomingAt.UTC())
+			res.Changed = true
+		}
+	}
+	if !res.Changed && !res.Created {
+		return res, nil
+	}
+	platform.WithActor(c, actor)
+	if err := tx.Save(c); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func equalJSON(a, b any) bool {
+	ja, _ := json.Marshal(normalizeJSON(a))
+	jb, _ := json.Marshal(normalizeJSON(b))
+	return bytes.Equal(ja, jb)
+}
+
+// normalizeJSON decodes PocketBase's JSONRaw so values compare by content.
+func normalizeJSON(v any) any {
+	switch x := v.(type) {
+	case types.JSONRaw:
+		if len(x) == 0 {
+			return nil
+		}
+		var out any
+		_ = json.Unmarshal(x, &out)
+		return out
+	case []string:
+		out := make([]any, len(x))
+		for i, s := range x {
+			out[i] = s
+		}
+		return out
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return v
+	}
+	var out any
+	_ = json.Unmarshal(b, &out)
+	return out
+}
+
+// StringList reads a tag list field: names, or {"name": …} objects (Manychat's tag shape), as names.
+func StringList(r *core.Record, field string) []string {
+	var raw []json.RawMessage
+	if err := r.UnmarshalJSONField(field, &raw); err != nil {
+		return nil
+	}
+	out := make([]string, 0, len(raw))
+	for _, item := range raw {
+		if name, ok := tagName(item); ok {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// tagName reads one tag list item; ok is false for anything but a non-empty name or {"name": …}.
+func tagName(item json.RawMessage) (string, bool) {
+	var name string
+	if json.Unmarshal(item, &name) != nil {
+		var obj struct {
+			Name string `json:"name"`
+		}
+		if json.Unmarshal(item, &obj) != nil {
+			return "", false
+		}
+		name = obj.Name
+	}
+	name = strings.TrimSpace(name)
+	return name, name != "" && len(name) <= 200
+}
+
+// ValidTagList reports whether raw is null or a list of tag names / {"name": …} objects.
+func ValidTagList(raw []byte) bool {
+	if len(bytes.TrimSpace(raw)) == 0 || string(raw) == "null" {
+		return true
+	}
+	var items []json.RawMessage
+	if json.Unmarshal(raw, &items) != nil {
+		return false
+	}
+	for _, it := range items {
+		if _, ok := tagName(it); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// FieldMap reads the custom_fields JSON object.
+func FieldMap(r *core.Record) map[string]any {
+	out := map[string]any{}
+	_ = r.UnmarshalJSONField("custom_fields", &out)
+	return out
+}
+
+// AllTags is the contact's Manychat tags and local tags together.
+func AllTags(r *core.Record) []string {
+	return append(StringList(r, "tags"), StringList(r, "local_tags")...)
+}
+
+// State is the tracked part of a contact flattened for snapshots and diffs: custom fields become
+// "custom_fields.NAME" keys; empty values are left out.
+func State(r *core.Record) map[string]any {
+	out := map[string]any{}
+	for _, f := range TrackedFields {
+		switch f {
+		case "custom_fields":
+			for k, v := range FieldMap(r) {
+				out["custom_fields."+k] = v
+			}
+		case "tags", "local_tags":
+			if l := StringList(r, f); len(l) > 0 {
+				slices.Sort(l)
+				out[f] = l
+			}
+		default:
+			if s := r.GetString(f); s != "" {
+				out[f] = s
+			}
+		}
+	}
+	return out
+}
+
+// Unflatten turns a State back into the API shape.
+func Unflatten(state map[string]any) map[string]any {
+	out := map[string]any{"custom_fields": map[string]any{}, "tags": []any{}, "local_tags": []any{}}
+	for _, f := range TrackedFields {
+		if f != "custom_fields" && f != "tags" && f != "local_tags" {
+			out[f] = ""
+		}
+	}
+	for k, v := range state {
+		if name, ok := strings.CutPrefix(k, "custom_fields."); ok {
+			out["custom_fields"].(map[string]any)[name] = v
+			continue
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// Diff is what changed from one state to the next.
+type Diff struct {
+	Set   map[string]any `json:"set,omitempty"`
+	Unset []string       `json:"unset,omitempty"`
+}
+
+// Empty reports a diff without changes.
+func (d Diff) Empty() bool { return len(d.Set) == 0 && len(d.Unset) == 0 }
+
+// DiffStates computes next - prev.
+func DiffStates(prev, next map[string]any) Diff {
+	d := Diff{Set: map[string]any{}}
+	for k, v := range next {
+		if old, ok := prev[k]; !ok || !equalJSON(old, v) {
+			d.Set[k] = v
+		}
+	}
+	for k := range prev {
+		if _, ok := next[k]; !ok {
+			d.Unset = append(d.Unset, k)
+		}
+	}
+	slices.Sort(d.Unset)
+	return d
+}
+
+// Apply returns state with d applied.
+func (d Diff) Apply(state map[string]any) map[string]any {
+	out := maps.Clone(state)
+	if out == nil {
+		out = map[string]any{}
+	}
+	maps.Copy(out, d.Set)
+	for _, k := range d.Unset {
+		delete(out, k)
+	}
+	return out
+}
+
+// IndexContact writes the contact's full-text row and its tag/field rows. The contacts hooks call it in the
+// transaction of every save; text and attrs say which parts changed.
+func IndexContact(tx core.App, r *core.Record, text, attrs bool) error {
+	db := tx.NonconcurrentDB()
+	if text {
+		var rid int64
+		err := db.NewQuery("SELECT rid FROM contacts_fts_map WHERE contact = {:c}").Bind(dbx.Params{"c": r.Id}).Row(&rid)
+		if err != nil {
+			res, err := db.NewQuery("INSERT INTO contacts_fts_map (contact) VALUES ({:c})").Bind(dbx.Params{"c": r.Id}).Execute()
+			if err != nil {
+				return fmt.Errorf("indexing contact: %w", err)
+			}
+			if rid, err = res.LastInsertId(); err != nil {
+				return err
+			}
+		} else if _, err := db.NewQuery("DELETE FROM contacts_fts WHERE rowid = {:rid}").Bind(dbx.Params{"rid": rid}).Execute(); err != nil {
+			return fmt.Errorf("indexing contact: %w", err)
+		}
+		phone := r.GetString("phone")
+		_, err = db.NewQuery(`INSERT INTO contacts_fts (rowid, ws, name, ig_username, email, phone, phone_digits)
+			VALUES ({:rid}, {:ws}, {:name}, {:ig}, {:email}, {:phone}, {:digits})`).Bind(dbx.Params{
+			"rid": rid, "ws": r.GetString("workspace"), "name": r.GetString("name") + " " + r.GetString("first_name") + " " + r.GetString("last_name"),
+			"ig": r.GetString("ig_username"), "email": r.GetString("email"), "phone": phone, "digits": digitsOnly(phone),
+		}).Execute()
+		if err != nil {
+			return fmt.Errorf("indexing contact: %w", err)
+		}
+	}
+	if attrs {
+		if _, err := db.NewQuery("DELETE FROM contact_attrs WHERE contact = {:c}").Bind(dbx.Params{"c": r.Id}).Execute(); err != nil {
+			return err
+		}
+		var sql strings.Builder
+		params := dbx.Params{"c": r.Id, "ws": r.GetString("workspace")}
+		n := 0
+		add := func(kind, name, value string) {
+			if n == 0 {
+				sql.WriteString("INSERT INTO contact_attrs (contact, workspace, kind, name, value) VALUES ")
+			} else {
+				sql.WriteString(",")
+			}
+			fmt.Fprintf(&sql, "({:c}, {:ws}, '%s', {:n%d}, {:v%d})", kind, n, n)
+			params[fmt.Sprintf("n%d", n)] = name
+			params[fmt.Sprintf("v%d", n)] = value
+			n++
+		}
+		seen := map[string]bool{}
+		for _, t := range AllTags(r) {
+			if k := autoreply.Normalize(t); k != "" && !seen[k] {
+				seen[k] = true
+				add("tag", k, "")
+			}
+		}
+		for k, v := range FieldMap(r) {
+			add("field", autoreply.Normalize(k), autoreply.Normalize(autoreply.ValueText(v)))
+		}
+		if n > 0 {
+			if _, err := db.NewQuery(sql.String()).Bind(params).Execute(); err != nil {
+				return fmt.Errorf("indexing contact attributes: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// UnindexContact removes a deleted contact's search rows.
+func UnindexContact(tx core.App, id string) error {
+	db := tx.NonconcurrentDB()
+	p := dbx.Params{"c": id}
+	for _, q := range []string{
+		"DELETE FROM contacts_fts WHERE rowid IN (SELECT rid FROM contacts_fts_map WHERE contact = {:c})",
+		"DELETE FROM contacts_fts_map WHERE contact = {:c}",
+		"DELETE FROM contact_attrs WHERE contact = {:c}",
+	} {
+		if _, err := db.NewQuery(q).Bind(p).Execute(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func digitsOnly(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,254 @@
+package crm
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/playgram/playgram/internal/autoreply"
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
+)
+
+// Query is a contact search: full text, tags (all of them), custom field values, activity and order.
+type Query struct {
+	Q           string            `json:"q,omitempty"`
+	Tags        []string          `json:"tags,omitempty"`
+	Fields      map[string]string `json:"fields,omitempty"`
+	ActiveSince time.Time         `json:"active_since,omitzero"`
+	Sort        string            `json:"sort,omitempty"`
+	Page        int               `json:"page,omitempty"`
+	PerPage     int               `json:"per_page,omitempty"`
+}
+
+// Sorts maps the accepted sort values to their SQL; each has an index on (workspace, column).
+var Sorts = map[string]string{
+	"last_interaction_at":  "c.last_interaction_at ASC",
+	"-last_interaction_at": "c.last_interaction_at DESC",
+	"engagement_score":     "c.engagement_score ASC",
+	"-engagement_score":    "c.engagement_score DESC",
+	"name":                 "c.name ASC",
+	"-name":                "c.name DESC",
+	"created":              "c.created ASC",
+	"-created":             "c.created DESC",
+	"relevance":            "s.rank ASC",
+}
+
+// MaxPerPage bounds a page of search results.
+const MaxPerPage = 200
+
+// ParseQuery reads q, tags (comma-separated), field.NAME, active_since (RFC 3339 or YYYY-MM-DD), sort, page
+// and per_page; problems are keyed by parameter.
+func ParseQuery(v url.Values) (Query, map[string]string) {
+	q := Query{Q: strings.TrimSpace(v.Get("q")), Sort: v.Get("sort"), Fields: map[string]string{}}
+	problems := map[string]string{}
+	if len(q.Q) > 200 {
+		problems["q"] = "must be at most 200 characters"
+	}
+	for _, t := range strings.Split(v.Get("tags"), ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			q.Tags = append(q.Tags, t)
+		}
+	}
+	for k, vals := range v {
+		if name, ok := strings.CutPrefix(k, "field."); ok && len(vals) > 0 {
+			if name == "" {
+				problems[k] = "names no field"
+				continue
+			}
+			q.Fields[name] = vals[0]
+		}
+	}
+	if s := v.Get("active_since"); s != "" {
+		t, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t, err = time.Parse("2006-01-02", s)
+		}
+		if err != nil {
+			problems["active_since"] = "must be a date (YYYY-MM-DD) or an RFC 3339 time"
+		}
+		q.ActiveSince = t
+	}
+	if q.Sort != "" {
+		if _, ok := Sorts[q.Sort]; !ok {
+			problems["sort"] = "must be one of relevance, [-]last_interaction_at, [-]engagement_score, [-]name, [-]created"
+		} else if q.Sort == "relevance" && q.Q == "" {
+			problems["sort"] = "relevance needs q"
+		}
+	}
+	for name, dst := range map[string]*int{"page": &q.Page, "per_page": &q.PerPage} {
+		if s := v.Get(name); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 1 || (name == "per_page" && n > MaxPerPage) {
+				problems[name] = fmt.Sprintf("must be a whole number from 1%s", map[bool]string{true: fmt.Sprintf(" to %d", MaxPerPage), false: ""}[name == "per_page"])
+			}
+			*dst = n
+		}
+	}
+	return q, problems
+}
+
+// Values is the query as URL parameters (what a saved search stores).
+func (q Query) Values() url.Values {
+	v := url.Values{}
+	if q.Q != "" {
+		v.Set("q", q.Q)
+	}
+	if len(q.Tags) > 0 {
+		v.Set("tags", strings.Join(q.Tags, ","))
+	}
+	for k, val := range q.Fields {
+		v.Set("field."+k, val)
+	}
+	if !q.ActiveSince.IsZero() {
+		v.Set("active_since", q.ActiveSince.UTC().Format(time.RFC3339))
+	}
+	if q.Sort != "" {
+		v.Set("sort", q.Sort)
+	}
+	return v
+}
+
+// matchExpr turns free text into an FTS5 query: every word as a prefix, all required, within the workspace.
+func matchExpr(ws, text string) string {
+	words := strings.FieldsFunc(text, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	if len(words) == 0 {
+		return ""
+	}
+	if len(words) > 8 {
+		words = words[:8]
+	}
+	parts := make([]string, len(words))
+	for i, w := range words {
+		parts[i] = `"` + w + `"*`
+	}
+	return `ws:"` + ws + `" AND {name ig_username email phone phone_digits}: (` + strings.Join(parts, " ") + ")"
+}
+
+// where builds the FROM/WHERE of a search.
+func (q Query) where(ws string) (from string, where []string, params dbx.Params, ok bool) {
+	params = dbx.Params{"ws": ws}
+	from = "contacts c"
+	where = []string{"c.workspace = {:ws}"}
+	if q.Q != "" {
+		expr := matchExpr(ws, q.Q)
+		if expr == "" {
+			return "", nil, nil, false
+		}
+		params["q"] = expr
+		from += ` JOIN (SELECT m.contact AS cid, bm25(contacts_fts) AS rank FROM contacts_fts
+			JOIN contacts_fts_map m ON m.rid = contacts_fts.rowid WHERE contacts_fts MATCH {:q}) s ON s.cid = c.id`
+	}
+	for i, t := range q.Tags {
+		k := fmt.Sprintf("t%d", i)
+		params[k] = autoreply.Normalize(t)
+		where = append(where, fmt.Sprintf("c.id IN (SELECT contact FROM contact_attrs WHERE workspace = {:ws} AND kind = 'tag' AND name = {:%s} AND value = '')", k))
+	}
+	i := 0
+	for name, val := range q.Fields {
+		kn, kv := fmt.Sprintf("fn%d", i), fmt.Sprintf("fv%d", i)
+		params[kn], params[kv] = autoreply.Normalize(name), autoreply.Normalize(val)
+		where = append(where, fmt.Sprintf("c.id IN (SELECT contact FROM contact_attrs WHERE workspace = {:ws} AND kind = 'field' AND name = {:%s} AND value = {:%s})", kn, kv))
+		i++
+	}
+	if !q.ActiveSince.IsZero() {
+		params["since"] = dt(q.ActiveSince)
+		where = append(where, "c.last_interaction_at >= {:since}")
+	}
+	return from, where, params, true
+}
+
+// SearchResult is one page.
+type SearchResult struct {
+	Page    int            `json:"page"`
+	PerPage int            `json:"per_page"`
+	Total   int            `json:"total"`
+	Items   []*core.Record `json:"-"`
+}
+
+// Search runs q in workspace.
+func Search(app core.App, ws string, q Query) (*SearchResult, error) {
+	res := &SearchResult{Page: max(q.Page, 1), PerPage: q.PerPage}
+	if res.PerPage <= 0 {
+		res.PerPage = 50
+	}
+	from, where, params, ok := q.where(ws)
+	if !ok {
+		return res, nil
+	}
+	cond := strings.Join(where, " AND ")
+	if err := app.DB().NewQuery("SELECT COUNT(*) FROM " + from + " WHERE " + cond).Bind(params).Row(&res.Total); err != nil {
+		return nil, err
+	}
+	if res.Total == 0 {
+		return res, nil
+	}
+	sort := q.Sort
+	if sort == "" {
+		sort = "-last_interaction_at"
+		if q.Q != "" {
+			sort = "relevance"
+		}
+	}
+	params["limit"], params["offset"] = res.PerPage, (res.Page-1)*res.PerPage
+	var ids []string
+	err := app.DB().NewQuery("SELECT c.id FROM " + from + " WHERE " + cond + " ORDER BY " + Sorts[sort] + ", c.id LIMIT {:limit} OFFSET {:offset}").
+		Bind(params).Column(&ids)
+	if err != nil || len(ids) == 0 {
+		return res, err
+	}
+	recs, err := app.FindRecordsByIds("contacts", ids)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[string]*core.Record, len(recs))
+	for _, r := range recs {
+		byID[r.Id] = r
+	}
+	for _, id := range ids {
+		if r, ok := byID[id]; ok {
+			res.Items = append(res.Items, r)
+		}
+	}
+	return res, nil
+}
+
+// MatchingIDs lists the ids of every contact matching q (at most limit), for actions on a filtered set.
+func MatchingIDs(app core.App, ws string, q Query, limit int) ([]string, error) {
+	from, where, params, ok := q.where(ws)
+	if !ok {
+		return nil, nil
+	}
+	params["limit"] = limit
+	var ids []string
+	err := app.DB().NewQuery("SELECT c.id FROM " + from + " WHERE " + strings.Join(where, " AND ") + " ORDER BY c.id LIMIT {:limit}").Bind(params).Column(&ids)
+	return ids, err
+}
+
+// ContactJSON is the API shape of a contact.
+func ContactJSON(r *core.Record) map[string]any {
+	out := map[string]any{"id": r.Id}
+	for _, f := range []string{"subscriber_id", "ig_username", "name", "first_name", "last_name", "email", "phone", "timezone", "notes", "source"} {
+		out[f] = r.GetString(f)
+	}
+	tags, local := StringList(r, "tags"), StringList(r, "local_tags")
+	if tags == nil {
+		tags = []string{}
+	}
+	if local == nil {
+		local = []string{}
+	}
+	out["tags"], out["local_tags"], out["custom_fields"] = tags, local, FieldMap(r)
+	out["engagement_score"] = r.GetFloat("engagement_score")
+	for _, f := range []string{"last_interaction_at", "created", "updated"} {
+		if t := r.GetDateTime(f).Time(); !t.IsZero() {
+			out[f] = t.UTC().Format(time.RFC3339)
+		} else {
+			out[f] = nil
+		}
+	}
+	return out
+}

@@ -1,0 +1,133 @@
+package webhooks_test
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/playgram/playgram/webhooks"
+)
+
+// One batch of events reaches exactly the endpoints whose event types (with wildcards) and filter select it,
+// in its own workspace only; a disabled endpoint keeps its events as skipped deliveries.
+func TestEventsReachEveryMatchingEndpointAndNoOther(t *testing.T) {
+	w := newWorld(t, webhooks.Options{})
+	rc := newReceiver(t, nil)
+	admin, globex := w.w.Admin.Headers, w.w.GlobexAdmin.Headers
+	bookings, bookingSecret := w.endpoint(admin, map[string]any{"url": rc.URL + "/bookings", "events": []string{"booking.*"}})
+	created, _ := w.endpoint(admin, map[string]any{"url": rc.URL + "/created", "events": []string{"*.created"}})
+	bigScans, scanSecret := w.endpoint(admin, map[string]any{"url": rc.URL + "/big-scans", "events": []string{"qr.scanned"}, "filter": "data.amount > 100 && data.tags ~ '\"vip\"'"})
+	w.endpoint(globex, map[string]any{"url": rc.URL + "/globex", "events": []string{"*"}})
+	off, _ := w.endpoint(admin, map[string]any{"url": rc.URL + "/off", "events": []string{"*"}, "enabled": false})
+
+	acme, gx := w.w.Acme, w.w.Globex
+	evBooking := w.emit(acme, "booking.created", map[string]any{"id": "bk_1", "amount": 50})
+	evCancel := w.emit(acme, "booking.cancelled", map[string]any{"id": "bk_1"})
+	evSlot := w.emit(acme, "booking.slot.released", map[string]any{"slot": "s1"})
+	evBig := w.emit(acme, "qr.scanned", map[string]any{"amount": 150, "tags": []string{"new", "vip"}})
+	w.emit(acme, "qr.scanned", map[string]any{"amount": 150, "tags": []string{"new"}})
+	w.emit(acme, "qr.scanned", map[string]any{"amount": 10, "tags": []string{"vip"}})
+	evContact := w.emit(acme, "contact.created", map[string]any{"id": "c1"})
+	evGlobex := w.emit(gx, "booking.created", map[string]any{"id": "bk_g"})
+
+	if n := w.runDue(); n != 7 {
+		t.Fatalf("requests made = %d, want 7", n)
+	}
+	want := map[string][]string{
+		"/bookings":  {evBooking.Id, evCancel.Id, evSlot.Id},
+		"/created":   {evBooking.Id, evContact.Id},
+		"/big-scans": {evBig.Id},
+		"/globex":    {evGlobex.Id},
+		"/off":       nil,
+	}
+	for path, ids := range want {
+		var got []string
+		for _, h := range rc.got(path) {
+			got = append(got, strings.TrimPrefix(h.ID, "msg_"))
+		}
+		sort.Strings(got)
+		sort.Strings(ids)
+		if strings.Join(got, ",") != strings.Join(ids, ",") {
+			t.Errorf("%s received %v, want %v", path, got, ids)
+		}
+	}
+
+	var first hit
+	for _, h := range rc.got("/bookings") {
+		if h.ID == webhooks.MessageID(evBooking.Id) {
+			first = h
+		}
+	}
+	verify(t, first, bookingSecret)
+	verify(t, rc.got("/big-scans")[0], scanSecret)
+	p := first.payload(t)
+	if p["type"] != "booking.created" || p["data"].(map[string]any)["id"] != "bk_1" || !strings.HasSuffix(p["timestamp"].(string), "Z") {
+		t.Fatalf("payload = %s", first.Body)
+	}
+	if first.ID != webhooks.MessageID(evBooking.Id) || first.Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("headers = %v", first.Header)
+	}
+
+	for _, d := range w.deliveries(bookings) {
+		if d.GetString("status") != "succeeded" || d.GetInt("attempts") != 1 {
+			t.Errorf("delivery %s: %s after %d attempts", d.Id, d.GetString("status"), d.GetInt("attempts"))
+		}
+	}
+	if len(w.deliveries(created)) != 2 || len(w.deliveries(bigScans)) != 1 {
+		t.Fatalf("deliveries: created %d, big scans %d", len(w.deliveries(created)), len(w.deliveries(bigScans)))
+	}
+	skipped := w.deliveries(off)
+	if len(skipped) != 7 || skipped[0].GetString("status") != "skipped" {
+		t.Fatalf("a disabled endpoint keeps its events as skipped deliveries: %d", len(skipped))
+	}
+	if n := w.runDue(); n != 0 {
+		t.Fatalf("a second run sent %d more requests", n)
+	}
+}
+
+// A crash inside the fan-out transaction (here: an error just before the cursor moves) rolls the whole batch
+// back; the next run creates every delivery exactly once.
+func TestCrashDuringFanOutLosesAndDuplicatesNothing(t *testing.T) {
+	w := newWorld(t, webhooks.Options{DispatchBatch: 3})
+	rc := newReceiver(t, nil)
+	ep, _ := w.endpoint(w.w.Admin.Headers, map[string]any{"url": rc.URL, "events": []string{"*"}})
+	ep2, _ := w.endpoint(w.w.Admin.Headers, map[string]any{"url": rc.URL + "/2", "events": []string{"qr.*"}})
+	for i := 0; i < 7; i++ {
+		w.emit(w.w.Acme, "qr.scanned", map[string]any{"n": i})
+	}
+	crashes := 0
+	webhooks.SetFault(w.engine, func(stage string) error {
+		if stage == "dispatch" && crashes < 2 {
+			crashes++
+			return errors.New("killed")
+		}
+		return nil
+	})
+	for i := 0; i < 2; i++ {
+		if _, err := w.engine.Dispatch(context.Background()); err == nil {
+			t.Fatal("the fault did not abort the fan-out")
+		}
+		if n := len(w.deliveries(ep)); n != 0 {
+			t.Fatalf("a rolled-back fan-out left %d deliveries", n)
+		}
+	}
+	w.runDue()
+	for _, id := range []string{ep, ep2} {
+		ds := w.deliveries(id)
+		seen := map[string]bool{}
+		for _, d := range ds {
+			if seen[d.GetString("event")] {
+				t.Fatalf("event %s fanned out twice to %s", d.GetString("event"), id)
+			}
+			seen[d.GetString("event")] = true
+		}
+		if len(ds) != 7 {
+			t.Fatalf("endpoint %s has %d deliveries, want 7", id, len(ds))
+		}
+	}
+	if got := len(rc.got("")); got != 14 {
+		t.Fatalf("receiver got %d requests, want 14", got)
+	}
+}
