@@ -24,8 +24,9 @@ const (
 	ChannelDashboard = "dashboard"
 )
 
-// historyLimit bounds the messages read for packing; the context budget decides how many are sent.
-const historyLimit = 400
+// historyLimit bounds the messages read for packing (the newest ones); the context budget then decides how
+// many of them are sent.
+const historyLimit = 200
 
 // knowledgeLimit bounds the knowledge entries considered per message.
 const knowledgeLimit = 8

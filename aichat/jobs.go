@@ -10,6 +10,7 @@ import (
 	"github.com/playgram/playgram/crm"
 	"github.com/playgram/playgram/internal/aichat"
 	"github.com/playgram/playgram/internal/manychat"
+	"github.com/playgram/playgram/internal/toolconfig"
 	"github.com/playgram/playgram/jobs"
 	"github.com/playgram/playgram/platform"
 	"github.com/pocketbase/dbx"
@@ -29,6 +30,12 @@ const (
 func Register(app core.App, svc *platform.Services) *Service {
 	s := newService(app, svc)
 	app.Store().Set(storeKey, s)
+	app.OnRecordCreate(collections.Tools).BindFunc(func(e *core.RecordEvent) error {
+		if e.Record.GetString("type") == toolconfig.TypeAIChat {
+			SeedPrices(e.Record)
+		}
+		return e.Next()
+	})
 	svc.Jobs.Handle(KindSentiment, func(ctx context.Context, app core.App, job *jobs.Job) error {
 		var p struct {
 			Message string `json:"message"`
@@ -52,6 +59,26 @@ func Register(app core.App, svc *platform.Services) *Service {
 		return err
 	})
 	return s
+}
+
+// SeedPrices fills a new ai_chat tool's "prices" config with the default table (aichat.DefaultPrices, as of
+// aichat.PricesAsOf) when it has none, so the prices in use are visible and editable on the tool.
+func SeedPrices(tool *core.Record) {
+	cfg := map[string]any{}
+	_ = tool.UnmarshalJSONField("config", &cfg)
+	if p, ok := cfg["prices"].(map[string]any); ok && len(p) > 0 {
+		return
+	}
+	prices := map[string]any{}
+	for model, p := range aichat.DefaultPrices {
+		entry := map[string]any{"input": p.Input, "output": p.Output}
+		if p.CachedInput > 0 {
+			entry["cached_input"] = p.CachedInput
+		}
+		prices[model] = entry
+	}
+	cfg["prices"] = prices
+	tool.Set("config", cfg)
 }
 
 func (s *Service) setDelivery(id, delivery string) {

@@ -184,6 +184,27 @@ func TestAIManychatConversation(t *testing.T) {
 	}
 }
 
+func TestAIToolPricesSeededAndEditable(t *testing.T) {
+	env := newAIEnv(t, nil)
+	res := env.do("POST", "/api/collections/tools/records", fmt.Sprintf(`{"workspace":%q,"type":"ai_chat","name":"Priced","enabled":true,"config":{"base_url":%q,"model":"gpt-4o-mini"}}`, env.acme.Id, env.fake.BaseURL()), env.w.Admin.Headers)
+	if res.Status != 200 || !strings.Contains(res.Body, `"gpt-4o-mini":{"cached_input":0.075,"input":0.15,"output":0.6}`) {
+		t.Fatalf("seeded prices: %d %s", res.Status, res.Body)
+	}
+	id := jsonField(t, []byte(res.Body), "id")
+	// An operator edits the table: the new price is charged.
+	res = env.do("PATCH", "/api/collections/tools/records/"+id, fmt.Sprintf(`{"config":{"base_url":%q,"model":"gpt-4o-mini","prices":{"gpt-4o-mini":{"input":1000,"output":1000}}}}`, env.fake.BaseURL()), env.w.Admin.Headers)
+	if res.Status != 200 {
+		t.Fatalf("edit prices: %d %s", res.Status, res.Body)
+	}
+	env.fake.SetUsage(fakeai.UsageMode{PromptTokens: 1000})
+	res = env.do("POST", "/api/v1/ai/"+id+"/messages", `{"subscriber_id":"520","text":"hi"}`, testutil.Bearer(env.w.ManychatKey))
+	blockTexts(t, res)
+	m := env.messages("role = 'assistant' && tool = {:t}", dbx.Params{"t": id})[0]
+	if want := (1000*1000.0 + 3*1000.0) / 1e6; m.GetFloat("cost_usd") != want {
+		t.Fatalf("cost %v want %v", m.GetFloat("cost_usd"), want)
+	}
+}
+
 func TestAIToolKeyAndZeroTemperature(t *testing.T) {
 	env := newAIEnv(t, map[string]any{"temperature": 0.0})
 	env.fake.RequireKey("sk-tool")
