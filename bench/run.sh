@@ -83,6 +83,12 @@ call("POST", "/api/collections/api_clients/records", {"workspace": key["workspac
 PY
       curl -fs -o /dev/null -H "Authorization: Bearer $SKEY" "$BASE/api/v1/social/instagram/benchshop?limit=12"
       load social -url "$BASE/api/v1/social/instagram/benchshop?limit=12" -H "Authorization: Bearer $SKEY" ;;
+    crm-upsert) # Full Contact Data with 10 tags and 20 custom fields, a new subscriber per request
+      load crm-upsert -url "$BASE/api/v1/manychat/contacts" -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
+        -body-template '{"id":"{{i}}1","first_name":"Ana","last_name":"Souza","ig_username":"ana{{i}}","email":"ana{{i}}@example.com","last_interaction":"2026-01-01T10:00:00Z","tags":[{"id":1,"name":"t0"},{"id":2,"name":"t1"},{"id":3,"name":"t2"},{"id":4,"name":"t3"},{"id":5,"name":"t4"},{"id":6,"name":"t5"},{"id":7,"name":"t6"},{"id":8,"name":"t7"},{"id":9,"name":"t8"},{"id":10,"name":"t9"}],"custom_fields":{"f0":"{{rand}}","f1":"v","f2":"v","f3":"v","f4":"v","f5":"v","f6":"v","f7":"v","f8":"v","f9":"v","f10":1,"f11":2,"f12":3,"f13":4,"f14":5,"f15":true,"f16":false,"f17":"2026-01-01","f18":"x","f19":"y"}}' ;;
+    crm-messages) # a DM from a new subscriber per request (no auto-reply rules in the demo workspace)
+      load crm-messages -url "$BASE/api/v1/manychat/messages" -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
+        -body-template '{"subscriber_id":"7{{i}}","text":"qual o preço?"}' ;;
     *) echo "unknown scenario $s" >&2; exit 2 ;;
   esac
 done

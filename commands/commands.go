@@ -1,4 +1,4 @@
-// Package commands adds Playgram's CLI commands to PocketBase's cobra root: seed and apikey.
+// Package commands adds Playgram's CLI commands to PocketBase's cobra root: seed, apikey and fake-manychat.
 package commands
 
 import (
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/playgram/playgram/collections"
+	fakemc "github.com/playgram/playgram/internal/fakes/manychat"
 	"github.com/playgram/playgram/platform"
 	"github.com/playgram/playgram/seed"
 	"github.com/pocketbase/dbx"
@@ -19,7 +20,7 @@ import (
 
 // Register adds the commands to root.
 func Register(app core.App, root *cobra.Command, svc *platform.Services) {
-	root.AddCommand(seedCommand(app, svc), apikeyCommand(app, svc))
+	root.AddCommand(seedCommand(app, svc), apikeyCommand(app, svc), fakeManychatCommand())
 }
 
 // ready applies pending migrations, so commands work on a data dir that was never served.
@@ -28,7 +29,8 @@ func ready(app core.App) error {
 }
 
 func seedCommand(app core.App, svc *platform.Services) *cobra.Command {
-	return &cobra.Command{
+	var fakeURL, fakeToken string
+	cmd := &cobra.Command{
 		Use:   "seed",
 		Short: "Create the demo workspace, its owner and one tool of each type (idempotent)",
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -45,9 +47,15 @@ func seedCommand(app core.App, svc *platform.Services) *cobra.Command {
 			} else {
 				fmt.Fprintln(out, "Demo data is already there; nothing to do.")
 			}
+			if fakeURL != "" {
+				return connectFakeManychat(cmd, app, svc, fakeURL, fakeToken)
+			}
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&fakeURL, "fake-manychat", "", "URL of a running `playgram fake-manychat`: store its token in the demo workspace and import its contacts")
+	cmd.Flags().StringVar(&fakeToken, "fake-manychat-token", fakemc.DefaultToken, "the fake's token")
+	return cmd
 }
 
 func apikeyCommand(app core.App, svc *platform.Services) *cobra.Command {

@@ -8,8 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/playgram/playgram/collections"
 	"github.com/playgram/playgram/commands"
+	fakemc "github.com/playgram/playgram/internal/fakes/manychat"
 	"github.com/playgram/playgram/internal/testutil"
+	"github.com/playgram/playgram/platform"
+	"github.com/pocketbase/dbx"
 	"github.com/spf13/cobra"
 )
 
@@ -70,5 +74,32 @@ func TestSeedAndAPIKeyCommands(t *testing.T) {
 		if out, err := run(t, root, bad...); err == nil {
 			t.Errorf("%v was accepted:\n%s", bad, out)
 		}
+	}
+}
+
+func TestSeedWiresTheDemoWorkspaceToAFakeManychat(t *testing.T) {
+	app, svc := testutil.NewApp(t)
+	fake := fakemc.New()
+	defer fake.Close()
+	commands.SeedFakeManychat(fake.Account)
+	root := func() *cobra.Command {
+		r := &cobra.Command{Use: "playgram", SilenceUsage: true}
+		commands.Register(app, r, svc)
+		return r
+	}
+	out, err := run(t, root, "seed", "--fake-manychat", fake.URL)
+	if err != nil || !strings.Contains(out, `"Playgram Demo"`) || !strings.Contains(out, "5 contacts") || !strings.Contains(out, "MANYCHAT_BASE_URL="+fake.URL) {
+		t.Fatalf("seed --fake-manychat: %v\n%s", err, out)
+	}
+	ws, _ := app.FindFirstRecordByData(collections.Workspaces, "slug", "demo")
+	if tok, _ := platform.Secret(svc.Box, ws, "manychat_token"); tok != fake.Token {
+		t.Fatal("the fake's token is not stored")
+	}
+	ana, err := app.FindFirstRecordByFilter(collections.Contacts, "workspace = {:ws} && ig_username = 'ana.souza'", dbx.Params{"ws": ws.Id})
+	if err != nil || ana.GetString("name") != "Ana Souza" || !strings.Contains(ana.GetString("tags"), "vip") {
+		t.Fatalf("imported contact: %v %v", ana, err)
+	}
+	if _, err := run(t, root, "seed", "--fake-manychat", "http://127.0.0.1:1"); err == nil || !strings.Contains(err.Error(), "fake-manychat") {
+		t.Fatalf("unreachable fake: %v", err)
 	}
 }

@@ -169,7 +169,7 @@ func Upsert(tx core.App, workspace string, in Incoming, actor platform.Actor) (*
 		return nil, errors.New("crm: the subscriber has no id")
 	}
 	res := &UpsertResult{}
-	c, err := tx.FindFirstRecordByFilter(collections.Contacts, "workspace = {:ws} && subscriber_id = {:sid}", dbx.Params{"ws": workspace, "sid": sid})
+	c, err := FindBySubscriber(tx, workspace, sid)
 	if err != nil {
 		coll, cerr := tx.FindCachedCollectionByNameOrId(collections.Contacts)
 		if cerr != nil {
@@ -191,12 +191,14 @@ func Upsert(tx core.App, workspace string, in Incoming, actor platform.Actor) (*
 		return res, nil // stale: a newer state of this subscriber was applied already
 	}
 	res.Applied = true
+	fieldsChanged := false
 	for field, v := range in.values() {
 		if !equalJSON(c.Get(field), v) {
 			c.Set(field, v)
-			res.Changed = true
+			fieldsChanged = true
 		}
 	}
+	res.Changed = fieldsChanged
 	if !incomingAt.IsZero() {
 		if !incomingAt.Equal(storedAt) {
 			c.Set("mc_last_interaction_at", incomingAt.UTC())
@@ -210,11 +212,38 @@ func Upsert(tx core.App, workspace string, in Incoming, actor platform.Actor) (*
 	if !res.Changed && !res.Created {
 		return res, nil
 	}
+	if !fieldsChanged && !res.Created {
+		// Only Manychat's clock moved (the usual repeated push): no tracked field, event or index changes, so a
+		// plain UPDATE skips the record pipeline.
+		_, err := tx.NonconcurrentDB().NewQuery("UPDATE contacts SET mc_last_interaction_at = {:mc}, last_interaction_at = {:li} WHERE id = {:id}").
+			Bind(dbx.Params{"mc": dt(incomingAt), "li": c.GetDateTime("last_interaction_at").String(), "id": c.Id}).Execute()
+		return res, err
+	}
 	platform.WithActor(c, actor)
 	if err := tx.Save(c); err != nil {
 		return nil, err
 	}
 	return res, nil
+}
+
+// FindBySubscriber loads the workspace's contact of a Manychat subscriber id with one indexed query (no filter
+// parsing: this is on every hot Manychat route).
+func FindBySubscriber(app core.App, workspace, subscriberID string) (*core.Record, error) {
+	c := &core.Record{}
+	err := app.RecordQuery(collections.Contacts).
+		AndWhere(dbx.HashExp{"workspace": workspace, "subscriber_id": subscriberID}).Limit(1).One(c)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// resolveSubscriber is platform.ResolveContact with the fast lookup first.
+func resolveSubscriber(tx core.App, workspace, subscriberID string) (*core.Record, error) {
+	if c, err := FindBySubscriber(tx, workspace, subscriberID); err == nil {
+		return c, nil
+	}
+	return platform.ResolveContact(tx, workspace, platform.ContactRef{SubscriberID: subscriberID}, nil)
 }
 
 func equalJSON(a, b any) bool {
@@ -391,8 +420,9 @@ func (d Diff) Apply(state map[string]any) map[string]any {
 }
 
 // IndexContact writes the contact's full-text row and its tag/field rows. The contacts hooks call it in the
-// transaction of every save; text and attrs say which parts changed.
-func IndexContact(tx core.App, r *core.Record, text, attrs bool) error {
+// transaction of every save; text and attrs say which parts changed, and prev (the stored record, nil for a new
+// one) lets only the changed tag/field rows be rewritten.
+func IndexContact(tx core.App, r, prev *core.Record, text, attrs bool) error {
 	db := tx.NonconcurrentDB()
 	if text {
 		var rid int64
@@ -419,32 +449,40 @@ func IndexContact(tx core.App, r *core.Record, text, attrs bool) error {
 		}
 	}
 	if attrs {
-		if _, err := db.NewQuery("DELETE FROM contact_attrs WHERE contact = {:c}").Bind(dbx.Params{"c": r.Id}).Execute(); err != nil {
+		var before map[attr]bool
+		if prev != nil {
+			before = attrsOf(prev)
+		} else if _, err := db.NewQuery("DELETE FROM contact_attrs WHERE contact = {:c}").Bind(dbx.Params{"c": r.Id}).Execute(); err != nil {
 			return err
 		}
+		after := attrsOf(r)
 		var sql strings.Builder
 		params := dbx.Params{"c": r.Id, "ws": r.GetString("workspace")}
 		n := 0
-		add := func(kind, name, value string) {
+		for a := range before {
+			if after[a] {
+				continue
+			}
+			_, err := db.NewQuery("DELETE FROM contact_attrs WHERE contact = {:c} AND kind = {:k} AND name = {:n} AND value = {:v}").
+				Bind(dbx.Params{"c": r.Id, "k": a.kind, "n": a.name, "v": a.value}).Execute()
+			if err != nil {
+				return err
+			}
+		}
+		for a := range after {
+			if before[a] {
+				continue
+			}
 			if n == 0 {
 				sql.WriteString("INSERT INTO contact_attrs (contact, workspace, kind, name, value) VALUES ")
 			} else {
 				sql.WriteString(",")
 			}
-			fmt.Fprintf(&sql, "({:c}, {:ws}, '%s', {:n%d}, {:v%d})", kind, n, n)
-			params[fmt.Sprintf("n%d", n)] = name
-			params[fmt.Sprintf("v%d", n)] = value
+			fmt.Fprintf(&sql, "({:c}, {:ws}, {:k%d}, {:n%d}, {:v%d})", n, n, n)
+			params[fmt.Sprintf("k%d", n)] = a.kind
+			params[fmt.Sprintf("n%d", n)] = a.name
+			params[fmt.Sprintf("v%d", n)] = a.value
 			n++
-		}
-		seen := map[string]bool{}
-		for _, t := range AllTags(r) {
-			if k := autoreply.Normalize(t); k != "" && !seen[k] {
-				seen[k] = true
-				add("tag", k, "")
-			}
-		}
-		for k, v := range FieldMap(r) {
-			add("field", autoreply.Normalize(k), autoreply.Normalize(autoreply.ValueText(v)))
 		}
 		if n > 0 {
 			if _, err := db.NewQuery(sql.String()).Bind(params).Execute(); err != nil {
@@ -453,6 +491,22 @@ func IndexContact(tx core.App, r *core.Record, text, attrs bool) error {
 		}
 	}
 	return nil
+}
+
+// attr is one contact_attrs row: a tag (normalised name) or a custom field (normalised name and value).
+type attr struct{ kind, name, value string }
+
+func attrsOf(r *core.Record) map[attr]bool {
+	out := map[attr]bool{}
+	for _, t := range AllTags(r) {
+		if k := autoreply.Normalize(t); k != "" {
+			out[attr{"tag", k, ""}] = true
+		}
+	}
+	for k, v := range FieldMap(r) {
+		out[attr{"field", autoreply.Normalize(k), autoreply.Normalize(autoreply.ValueText(v))}] = true
+	}
+	return out
 }
 
 // UnindexContact removes a deleted contact's search rows.

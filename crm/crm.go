@@ -12,6 +12,7 @@ import (
 
 	"github.com/playgram/playgram/collections"
 	"github.com/playgram/playgram/internal/manychat"
+	"github.com/playgram/playgram/internal/secretbox"
 	"github.com/playgram/playgram/jobs"
 	"github.com/playgram/playgram/platform"
 	"github.com/pocketbase/dbx"
@@ -135,4 +136,30 @@ func dailyHandler(ctx context.Context, app core.App, job *jobs.Job) error {
 	}
 	_, err := DecayScores(app, job.Workspace, now)
 	return err
+}
+
+// Connect stores token as the workspace's Manychat token in tx, audits the connection to page and queues the
+// first tag and field syncs.
+func Connect(tx core.App, svc *platform.Services, workspace, token string, page *manychat.Page, actor platform.Actor) error {
+	ws, err := tx.FindRecordById(collections.Workspaces, workspace)
+	if err != nil {
+		return err
+	}
+	if err := platform.SetSecrets(svc.Box, ws, platform.WorkspaceSecretNames, map[string]string{"manychat_token": token}); err != nil {
+		return err
+	}
+	platform.WithActor(ws, actor)
+	if err := tx.Save(ws); err != nil {
+		return err
+	}
+	if err := platform.Audit(tx, actor, workspace, "manychat.connected", collections.Workspaces, workspace, nil,
+		map[string]any{"page_id": page.ID.String(), "page_name": page.Name, "token": secretbox.Hint(token)}); err != nil {
+		return err
+	}
+	for _, k := range []string{SyncTags, SyncFields} {
+		if _, err := StartSync(tx, workspace, k, nil, actor); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -80,7 +80,7 @@ func CountInteraction(tx core.App, workspace, contactID, kind string, at time.Ti
 		VALUES ({:id}, {:ws}, {:c}, {:day}, 1, 1, {:hours}, {:now}, {:now})
 		ON CONFLICT (contact, day) DO UPDATE SET %[1]s = %[1]s + 1, total = total + 1,
 			hours = json_set(hours, {:hp}, json_extract(hours, {:hp}) + 1), updated = {:now}`, kind)).
-		Bind(dbx.Params{"id": security.RandomString(15), "ws": workspace, "c": contactID, "day": dayOf(at),
+		Bind(dbx.Params{"id": security.RandomStringWithAlphabet(15, core.DefaultIdAlphabet), "ws": workspace, "c": contactID, "day": dayOf(at),
 			"hours": "[" + strings.Join(hours, ",") + "]", "now": now, "hp": hourPath}).Execute()
 	if err != nil {
 		return fmt.Errorf("counting an interaction: %w", err)

@@ -115,7 +115,7 @@ type MessageResult struct {
 // HandleMessage records an incoming DM of a subscriber (contact, interaction counter, message.received) in tx
 // and, when a rule matches, builds its reply and queues its other actions.
 func HandleMessage(tx core.App, ws, subscriberID, text string, actor platform.Actor) (*MessageResult, error) {
-	contact, err := platform.ResolveContact(tx, ws, platform.ContactRef{SubscriberID: subscriberID}, nil)
+	contact, err := resolveSubscriber(tx, ws, subscriberID)
 	if err != nil {
 		return nil, err
 	}
@@ -175,7 +175,7 @@ func templateVars(c *core.Record) map[string]string {
 // RecordEvent counts a Manychat interaction event of a subscriber in tx: its daily counter, its score and,
 // for messages, message.received (other kinds are contact.interaction events).
 func RecordEvent(tx core.App, ws, subscriberID, kind, text string, at time.Time, actor platform.Actor) (*core.Record, error) {
-	contact, err := platform.ResolveContact(tx, ws, platform.ContactRef{SubscriberID: subscriberID}, nil)
+	contact, err := resolveSubscriber(tx, ws, subscriberID)
 	if err != nil {
 		return nil, err
 	}

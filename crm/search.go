@@ -34,7 +34,8 @@ var Sorts = map[string]string{
 	"-name":                "c.name DESC",
 	"created":              "c.created ASC",
 	"-created":             "c.created DESC",
-	"relevance":            "s.rank ASC",
+	"relevance":            "contacts_fts.rank",
+	// With q alone, -created is the index order (contacts are indexed when created): the fast default.
 }
 
 // MaxPerPage bounds a page of search results.
@@ -112,7 +113,8 @@ func (q Query) Values() url.Values {
 	return v
 }
 
-// matchExpr turns free text into an FTS5 query: every word as a prefix, all required, within the workspace.
+// matchExpr turns free text into an FTS5 query: every word as a prefix, all required, inside the workspace
+// (its id is a token of the ws column, so tenancy is part of the index lookup).
 func matchExpr(ws, text string) string {
 	words := strings.FieldsFunc(text, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
 	if len(words) == 0 {
@@ -139,8 +141,8 @@ func (q Query) where(ws string) (from string, where []string, params dbx.Params,
 			return "", nil, nil, false
 		}
 		params["q"] = expr
-		from += ` JOIN (SELECT m.contact AS cid, bm25(contacts_fts) AS rank FROM contacts_fts
-			JOIN contacts_fts_map m ON m.rid = contacts_fts.rowid WHERE contacts_fts MATCH {:q}) s ON s.cid = c.id`
+		from = `contacts_fts JOIN contacts_fts_map m ON m.rid = contacts_fts.rowid JOIN contacts c ON c.id = m.contact`
+		where = append(where, "contacts_fts MATCH {:q}")
 	}
 	for i, t := range q.Tags {
 		k := fmt.Sprintf("t%d", i)
@@ -180,25 +182,79 @@ func Search(app core.App, ws string, q Query) (*SearchResult, error) {
 		return res, nil
 	}
 	cond := strings.Join(where, " AND ")
+	sort := q.Sort
+	if sort == "" {
+		sort = "-last_interaction_at"
+		if q.Q != "" {
+			sort = "-created"
+		}
+	}
+	if q.Q != "" && len(q.Tags) == 0 && len(q.Fields) == 0 && q.ActiveSince.IsZero() && (sort == "-created" || sort == "relevance") {
+		return searchText(app, res, params, sort)
+	}
 	if err := app.DB().NewQuery("SELECT COUNT(*) FROM " + from + " WHERE " + cond).Bind(params).Row(&res.Total); err != nil {
 		return nil, err
 	}
 	if res.Total == 0 {
 		return res, nil
 	}
-	sort := q.Sort
-	if sort == "" {
-		sort = "-last_interaction_at"
-		if q.Q != "" {
-			sort = "relevance"
-		}
-	}
 	params["limit"], params["offset"] = res.PerPage, (res.Page-1)*res.PerPage
 	var ids []string
 	err := app.DB().NewQuery("SELECT c.id FROM " + from + " WHERE " + cond + " ORDER BY " + Sorts[sort] + ", c.id LIMIT {:limit} OFFSET {:offset}").
 		Bind(params).Column(&ids)
-	if err != nil || len(ids) == 0 {
+	if err != nil {
+		return nil, err
+	}
+	return loadPage(app, res, ids)
+}
+
+// searchText answers a text-only search from the FTS index alone: the count and the page come from the match
+// (newest contacts first, or by bm25 relevance), and only the page's contacts are read.
+func searchText(app core.App, res *SearchResult, params dbx.Params, sort string) (*SearchResult, error) {
+	if err := app.DB().NewQuery("SELECT COUNT(*) FROM contacts_fts WHERE contacts_fts MATCH {:q}").Bind(params).Row(&res.Total); err != nil {
+		return nil, err
+	}
+	if res.Total == 0 {
+		return res, nil
+	}
+	order := "rowid DESC"
+	if sort == "relevance" {
+		order = "rank"
+	}
+	params["limit"], params["offset"] = res.PerPage, (res.Page-1)*res.PerPage
+	var rids []int64
+	err := app.DB().NewQuery("SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH {:q} ORDER BY " + order + " LIMIT {:limit} OFFSET {:offset}").
+		Bind(params).Column(&rids)
+	if err != nil || len(rids) == 0 {
 		return res, err
+	}
+	in := make([]any, len(rids))
+	for i, r := range rids {
+		in[i] = r
+	}
+	var rows []struct {
+		Rid     int64  `db:"rid"`
+		Contact string `db:"contact"`
+	}
+	if err := app.DB().Select("rid", "contact").From("contacts_fts_map").Where(dbx.In("rid", in...)).All(&rows); err != nil {
+		return nil, err
+	}
+	byRid := make(map[int64]string, len(rows))
+	for _, r := range rows {
+		byRid[r.Rid] = r.Contact
+	}
+	ids := make([]string, 0, len(rids))
+	for _, r := range rids {
+		if id, ok := byRid[r]; ok {
+			ids = append(ids, id)
+		}
+	}
+	return loadPage(app, res, ids)
+}
+
+func loadPage(app core.App, res *SearchResult, ids []string) (*SearchResult, error) {
+	if len(ids) == 0 {
+		return res, nil
 	}
 	recs, err := app.FindRecordsByIds("contacts", ids)
 	if err != nil {

@@ -12,7 +12,6 @@ import (
 	"github.com/playgram/playgram/crm"
 	"github.com/playgram/playgram/internal/apikey"
 	"github.com/playgram/playgram/internal/manychat"
-	"github.com/playgram/playgram/internal/secretbox"
 	"github.com/playgram/playgram/platform"
 	validation "github.com/pocketbase/ozzo-validation/v4"
 	"github.com/pocketbase/pocketbase/apis"
@@ -40,18 +39,18 @@ type pageAnswer struct {
 }
 
 // pageInfo is the one synchronous Manychat call of the API: an admin asked to check the token.
-func pageInfo(e *core.RequestEvent, svc *platform.Services, token string) (pageAnswer, error) {
+func pageInfo(e *core.RequestEvent, svc *platform.Services, token string) (pageAnswer, *manychat.Page, error) {
 	client, err := crm.NewClient(e.App, svc, token)
 	if err != nil {
-		return pageAnswer{Error: err.Error()}, err
+		return pageAnswer{Error: err.Error()}, nil, err
 	}
 	ctx, cancel := context.WithTimeout(e.Request.Context(), 15*time.Second)
 	defer cancel()
 	page, err := client.GetPageInfo(ctx)
 	if err != nil {
-		return pageAnswer{Error: manychatWords(err)}, err
+		return pageAnswer{Error: manychatWords(err)}, nil, err
 	}
-	return pageAnswer{OK: true, Page: map[string]any{"id": page.ID.String(), "name": page.Name, "username": page.Username, "timezone": page.Timezone}}, nil
+	return pageAnswer{OK: true, Page: map[string]any{"id": page.ID.String(), "name": page.Name, "username": page.Username, "timezone": page.Timezone}}, page, nil
 }
 
 // manychatWords is Manychat's error as a sentence for people.
@@ -82,7 +81,7 @@ func connectManychat(svc *platform.Services) func(e *core.RequestEvent) error {
 		if req.Token == "" {
 			return fieldError(e, "token", "validation_required", "is required (Manychat → Settings → API → Generate your token)")
 		}
-		ans, err := pageInfo(e, svc, req.Token)
+		ans, page, err := pageInfo(e, svc, req.Token)
 		if err != nil {
 			if manychat.IsAuth(err) || errors.As(err, new(*manychat.FieldError)) {
 				return fieldError(e, "token", "validation_manychat_refused", ans.Error)
@@ -92,27 +91,7 @@ func connectManychat(svc *platform.Services) func(e *core.RequestEvent) error {
 		p := platform.PrincipalOf(e)
 		actor := platform.ActorFromRequest(e)
 		err = e.App.RunInTransaction(func(tx core.App) error {
-			ws, err := tx.FindRecordById(collections.Workspaces, p.Workspace)
-			if err != nil {
-				return err
-			}
-			if err := platform.SetSecrets(svc.Box, ws, platform.WorkspaceSecretNames, map[string]string{"manychat_token": req.Token}); err != nil {
-				return err
-			}
-			platform.WithActor(ws, actor)
-			if err := tx.Save(ws); err != nil {
-				return err
-			}
-			if err := platform.Audit(tx, actor, p.Workspace, "manychat.connected", collections.Workspaces, p.Workspace, nil,
-				map[string]any{"page_id": ans.Page["id"], "page_name": ans.Page["name"], "token": secretbox.Hint(req.Token)}); err != nil {
-				return err
-			}
-			for _, k := range []string{crm.SyncTags, crm.SyncFields} {
-				if _, err := crm.StartSync(tx, p.Workspace, k, nil, actor); err != nil {
-					return err
-				}
-			}
-			return nil
+			return crm.Connect(tx, svc, p.Workspace, req.Token, page, actor)
 		})
 		if err != nil {
 			return err
@@ -134,7 +113,7 @@ func testManychat(svc *platform.Services) func(e *core.RequestEvent) error {
 		if token == "" {
 			return e.BadRequestError(crm.ErrNotConnected.Error()+".", nil)
 		}
-		ans, _ := pageInfo(e, svc, token)
+		ans, _, _ := pageInfo(e, svc, token)
 		return e.JSON(200, ans)
 	}
 }

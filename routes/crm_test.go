@@ -423,8 +423,23 @@ func TestOutboundActionsAreQueued(t *testing.T) {
 		t.Fatalf("action log: %v", logs)
 	}
 
-	// Flows: one contact, sent once; a failed send is logged and never retried.
+	// Removing a tag from one contact.
 	cid := env.contact(fmt.Sprint(a)).Id
+	if res := env.do("POST", "/api/v1/manychat/actions", `{"type":"remove_tag","tag":"lead","contacts":["`+cid+`"]}`, env.key); res.Status != 202 {
+		t.Fatalf("remove_tag: %s", res.Body)
+	}
+	env.runJobs()
+	if st, _ := env.fake.SubscriberState(a); strings.Join(st.TagNames, ",") != "vip" {
+		t.Fatalf("after remove_tag: %v", st.TagNames)
+	}
+	if got := crm.StringList(env.contact(fmt.Sprint(a)), "tags"); strings.Join(got, ",") != "vip" {
+		t.Fatalf("mirror after remove_tag: %v", got)
+	}
+	if len(env.events("contact.tag_removed", cid)) != 1 {
+		t.Fatal("no contact.tag_removed event")
+	}
+
+	// Flows: one contact, sent once; a failed send is logged and never retried.
 	res = env.do("POST", "/api/v1/manychat/actions", `{"type":"send_flow","flow_ns":"content20260101","contacts":["`+cid+`"]}`, env.managerH)
 	if res.Status != 202 {
 		t.Fatalf("flow: %s", res.Body)
@@ -439,7 +454,7 @@ func TestOutboundActionsAreQueued(t *testing.T) {
 	env.makeDue()
 	env.runJobs()
 	logs = env.logs("action")
-	if last := logs[len(logs)-1]; len(logs) != 3 || last.GetString("status") != "failed" {
+	if last := logs[len(logs)-1]; len(logs) != 4 || last.GetString("status") != "failed" {
 		t.Fatalf("failed flow: %d logs, last %v", len(logs), last)
 	}
 	if len(env.fake.SentFlows()) != 1 {
@@ -803,5 +818,68 @@ func TestQRScanCountsAsInteraction(t *testing.T) {
 	}
 	if env.contact("321").GetDateTime("last_interaction_at").IsZero() {
 		t.Fatal("last_interaction_at not moved by the scan")
+	}
+}
+
+func TestDailyJobSnapshotsAndDecay(t *testing.T) {
+	env := newCRM(t)
+	res := env.do("POST", "/api/v1/manychat/events", `{"subscriber_id":"808","type":"story_mention"}`, env.key)
+	if decodeBody(t, res.Body)["engagement_score"] != 4.0 {
+		t.Fatalf("score: %s", res.Body)
+	}
+	if _, err := jobs.Enqueue(env.app, jobs.New{Kind: crm.KindDaily, Workspace: env.ws.Id}); err != nil {
+		t.Fatal(err)
+	}
+	env.runJobs()
+	c := env.contact("808")
+	if n, _ := env.app.CountRecords(collections.ContactSnapshots, dbx.HashExp{"contact": c.Id}); n != 1 {
+		t.Fatalf("daily job stored %d snapshots", n)
+	}
+	// Two weeks later without activity the score has halved.
+	if _, err := crm.DecayScores(env.app, env.ws.Id, time.Now().AddDate(0, 0, 14)); err != nil {
+		t.Fatal(err)
+	}
+	if got := env.contact("808").GetFloat("engagement_score"); got != 2 {
+		t.Fatalf("decayed score %v, want 2", got)
+	}
+	// Deleting the contact takes its counters, snapshots and search rows with it.
+	if err := env.app.Delete(env.contact("808")); err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range []string{"interactions", "contact_snapshots", "contact_attrs", "contacts_fts_map"} {
+		var n int
+		if err := env.app.DB().NewQuery("SELECT COUNT(*) FROM " + table + " WHERE contact = {:c}").Bind(dbx.Params{"c": c.Id}).Row(&n); err != nil || n != 0 {
+			t.Fatalf("%s keeps %d rows of the deleted contact (%v)", table, n, err)
+		}
+	}
+}
+
+func TestCRMStaysInsideTheWorkspace(t *testing.T) {
+	env := newCRM(t)
+	other := testutil.Workspace(t, env.app, "Other Shop")
+	secret, _ := testutil.APIKey(t, env.app, other, "manychat")
+	otherKey := testutil.Bearer(secret)
+	env.do("POST", "/api/v1/manychat/contacts", fmt.Sprintf(fullContact, "555", "555", "2026-11-20T10:00:00Z"), env.key)
+	mine := env.contact("555")
+	if _, err := crm.TakeSnapshots(context.Background(), env.app, env.ws.Id, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if res := env.do("GET", "/api/v1/contacts?q=ana", "", otherKey); res.Status != 200 || decodeBody(t, res.Body)["total"] != 0.0 {
+		t.Fatalf("other workspace search: %s", res.Body)
+	}
+	if res := env.do("GET", "/api/v1/contacts/"+mine.Id+"/history?at=2030-01-01", "", otherKey); res.Status != 404 {
+		t.Fatalf("other workspace history: %d", res.Status)
+	}
+	if res := env.do("POST", "/api/v1/manychat/actions", `{"type":"add_tag","tag":"x","contacts":["`+mine.Id+`"]}`, otherKey); res.Status != 400 {
+		t.Fatalf("other workspace action: %d %s", res.Status, res.Body)
+	}
+	// The same subscriber id in another workspace is another contact.
+	env.do("POST", "/api/v1/manychat/contacts", fmt.Sprintf(fullContact, "555", "555", "2026-11-20T10:00:00Z"), otherKey)
+	n, _ := env.app.CountRecords(collections.Contacts, dbx.HashExp{"subscriber_id": "555"})
+	if n != 2 {
+		t.Fatalf("%d contacts for subscriber 555 across two workspaces", n)
+	}
+	if res := env.do("GET", "/api/v1/contacts?q=ana", "", env.viewH); decodeBody(t, res.Body)["total"] != 1.0 {
+		t.Fatalf("own search sees the other workspace: %s", res.Body)
 	}
 }
