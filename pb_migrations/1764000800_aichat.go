@@ -100,7 +100,7 @@ func init() {
 			&core.RelationField{Name: "tool", CollectionId: tools.Id, Required: true, MaxSelect: 1, CascadeDelete: true},
 			&core.TextField{Name: "title", Max: 200, Presentable: true},
 			&core.TextField{Name: "content", Required: true, Max: 20_000},
-			&core.BoolField{Name: "enabled"},
+			&core.BoolField{Name: "disabled"}, // entries are searched unless disabled
 		)
 		withTimestamps(kb)
 		kb.AddIndex("idx_ai_knowledge_workspace_tool", false, "workspace, tool, created", "")
@@ -108,17 +108,17 @@ func init() {
 		if err := app.Save(kb); err != nil {
 			return err
 		}
-		// Full-text index of enabled entries, kept in step by triggers in the writing transaction. It holds the
+		// Full-text index of entries not disabled, kept in step by triggers in the writing transaction. It holds the
 		// entry id (unindexed) and the tool id (indexed, so a search intersects with the tool's entries before
 		// ranking) and needs no join.
 		_, err = app.DB().NewQuery(`
 			CREATE VIRTUAL TABLE ai_knowledge_fts USING fts5(kid UNINDEXED, tool, title, content, tokenize = 'unicode61 remove_diacritics 2');
 			CREATE TRIGGER ai_knowledge_fts_insert AFTER INSERT ON ai_knowledge BEGIN
-				INSERT INTO ai_knowledge_fts (kid, tool, title, content) SELECT new.id, new.tool, new.title, new.content WHERE new.enabled = 1;
+				INSERT INTO ai_knowledge_fts (kid, tool, title, content) SELECT new.id, new.tool, new.title, new.content WHERE new.disabled = 0;
 			END;
 			CREATE TRIGGER ai_knowledge_fts_update AFTER UPDATE ON ai_knowledge BEGIN
 				DELETE FROM ai_knowledge_fts WHERE kid = old.id;
-				INSERT INTO ai_knowledge_fts (kid, tool, title, content) SELECT new.id, new.tool, new.title, new.content WHERE new.enabled = 1;
+				INSERT INTO ai_knowledge_fts (kid, tool, title, content) SELECT new.id, new.tool, new.title, new.content WHERE new.disabled = 0;
 			END;
 			CREATE TRIGGER ai_knowledge_fts_delete AFTER DELETE ON ai_knowledge BEGIN
 				DELETE FROM ai_knowledge_fts WHERE kid = old.id;

@@ -43,6 +43,39 @@ type aiMessageRequest struct {
 	Conversation    string `json:"conversation"`
 }
 
+// readAIMessage reads and checks a message request (extra adds the route's own checks), loads the tool and
+// resolves the contact when one is named (nil otherwise).
+func readAIMessage(e *core.RequestEvent, extra func(r *aiMessageRequest, problems map[string]string)) (*aiMessageRequest, *aichat.Tool, *core.Record, error) {
+	var req aiMessageRequest
+	if err := readJSON(e, &req); err != nil {
+		return nil, nil, nil, err
+	}
+	problems := map[string]string{}
+	req.check(problems)
+	extra(&req, problems)
+	if len(problems) > 0 {
+		return nil, nil, nil, fieldErrors(e, problems)
+	}
+	t, err := loadAITool(e)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if req.SubscriberID == "" && req.Contact == "" {
+		return &req, t, nil, nil
+	}
+	contact, err := platform.ResolveContact(e.App, platform.PrincipalOf(e).Workspace, platform.ContactRef{SubscriberID: req.SubscriberID, ContactID: req.Contact},
+		map[string]any{"name": req.Name, "ig_username": req.IGUsername})
+	if err != nil {
+		return nil, nil, nil, fieldError(e, "contact", "validation_not_found", err.Error())
+	}
+	return &req, t, contact, nil
+}
+
+// retryAfter sets Retry-After for a rate-limited request.
+func retryAfter(e *core.RequestEvent, limited *aichat.RateLimitedError) {
+	e.Response.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(limited.RetryAfter.Seconds()))))
+}
+
 func (r *aiMessageRequest) check(problems map[string]string) {
 	r.Text = strings.TrimSpace(r.Text)
 	switch {
@@ -69,37 +102,23 @@ func loadAITool(e *core.RequestEvent) (*aichat.Tool, error) {
 // split for Instagram, the holding text when the model is slow (the reply follows by sendContent), the
 // fallback text when the budget is spent or the model fails, or a slow-down text over the rate limits.
 func aiManychatMessage(e *core.RequestEvent) error {
-	var req aiMessageRequest
-	if err := readJSON(e, &req); err != nil {
-		return err
-	}
-	problems := map[string]string{}
-	req.check(problems)
-	if req.SubscriberID == "" && req.Contact == "" {
-		problems["subscriber_id"] = "Name the customer with subscriber_id (Manychat's {{user_id}}) or contact."
-	}
-	if req.Conversation != "" {
-		problems["conversation"] = "Manychat conversations are chosen per contact; use new_conversation to start over."
-	}
-	if len(problems) > 0 {
-		return fieldErrors(e, problems)
-	}
-	t, err := loadAITool(e)
+	req, t, contact, err := readAIMessage(e, func(r *aiMessageRequest, problems map[string]string) {
+		if r.SubscriberID == "" && r.Contact == "" {
+			problems["subscriber_id"] = "Name the customer with subscriber_id (Manychat's {{user_id}}) or contact."
+		}
+		if r.Conversation != "" {
+			problems["conversation"] = "Manychat conversations are chosen per contact; use new_conversation to start over."
+		}
+	})
 	if err != nil {
 		return err
-	}
-	p := platform.PrincipalOf(e)
-	contact, err := platform.ResolveContact(e.App, p.Workspace, platform.ContactRef{SubscriberID: req.SubscriberID, ContactID: req.Contact},
-		map[string]any{"name": req.Name, "ig_username": req.IGUsername})
-	if err != nil {
-		return fieldError(e, "contact", "validation_not_found", err.Error())
 	}
 	svc := aichat.Of(e.App)
 	prep, err := svc.Prepare(aichat.Inbound{Tool: t, Contact: contact, Channel: aichat.ChannelManychat, Text: req.Text,
 		NewConversation: req.NewConversation, Actor: platform.ActorFromRequest(e)}, time.Now())
 	var limited *aichat.RateLimitedError
 	if errors.As(err, &limited) {
-		e.Response.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(limited.RetryAfter.Seconds()))))
+		retryAfter(e, limited)
 		return e.JSON(http.StatusOK, ai.InstagramReply(aichat.RateLimitedText))
 	}
 	if err != nil {
@@ -116,27 +135,11 @@ func aiManychatMessage(e *core.RequestEvent) error {
 // events for each function call, then "done" with the stored message, its usage and cost (and the fallback
 // text with the failure in words, if the model failed).
 func aiChatStream(e *core.RequestEvent) error {
-	var req aiMessageRequest
-	if err := readJSON(e, &req); err != nil {
-		return err
-	}
-	problems := map[string]string{}
-	req.check(problems)
-	if len(problems) > 0 {
-		return fieldErrors(e, problems)
-	}
-	t, err := loadAITool(e)
+	req, t, contact, err := readAIMessage(e, func(*aiMessageRequest, map[string]string) {})
 	if err != nil {
 		return err
 	}
 	p := platform.PrincipalOf(e)
-	var contact *core.Record
-	if req.SubscriberID != "" || req.Contact != "" {
-		contact, err = platform.ResolveContact(e.App, p.Workspace, platform.ContactRef{SubscriberID: req.SubscriberID, ContactID: req.Contact}, nil)
-		if err != nil {
-			return fieldError(e, "contact", "validation_not_found", err.Error())
-		}
-	}
 	if req.Conversation != "" {
 		if _, err := findInWorkspace(e, collections.AIConversations, req.Conversation); err != nil {
 			return fieldError(e, "conversation", "validation_not_found", "No such conversation in this workspace.")
@@ -149,7 +152,7 @@ func aiChatStream(e *core.RequestEvent) error {
 	var limited *aichat.RateLimitedError
 	switch {
 	case errors.As(err, &limited):
-		e.Response.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(limited.RetryAfter.Seconds()))))
+		retryAfter(e, limited)
 		return router.NewApiError(http.StatusTooManyRequests, "Too many messages to this assistant; "+limited.Error()+".", nil)
 	case errors.Is(err, aichat.ErrConversationNotFound):
 		return fieldError(e, "conversation", "validation_not_found", err.Error())

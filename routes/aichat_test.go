@@ -100,7 +100,7 @@ func (env *aiEnv) knowledge(title, content string, enabled bool) {
 	r.Set("tool", env.tool.Id)
 	r.Set("title", title)
 	r.Set("content", content)
-	r.Set("enabled", enabled)
+	r.Set("disabled", !enabled)
 	if err := env.app.Save(r); err != nil {
 		env.t.Fatal(err)
 	}
@@ -262,11 +262,11 @@ func TestAIKnowledgeAndContextBudget(t *testing.T) {
 		t.Fatalf("history %q", all)
 	}
 	// Members of another workspace cannot attach entries to this tool.
-	res := env.do("POST", "/api/collections/ai_knowledge/records", fmt.Sprintf(`{"workspace":%q,"tool":%q,"content":"x","enabled":true}`, env.w.Globex, env.tool.Id), env.w.GlobexAdmin.Headers)
+	res := env.do("POST", "/api/collections/ai_knowledge/records", fmt.Sprintf(`{"workspace":%q,"tool":%q,"content":"x"}`, env.w.Globex, env.tool.Id), env.w.GlobexAdmin.Headers)
 	if res.Status == 200 {
 		t.Fatalf("cross-workspace knowledge accepted: %s", res.Body)
 	}
-	res = env.do("POST", "/api/collections/ai_knowledge/records", fmt.Sprintf(`{"workspace":%q,"tool":%q,"title":"Returns","content":"Returns within 30 days.","enabled":true}`, env.acme.Id, env.tool.Id), env.w.Manager.Headers)
+	res = env.do("POST", "/api/collections/ai_knowledge/records", fmt.Sprintf(`{"workspace":%q,"tool":%q,"title":"Returns","content":"Returns within 30 days."}`, env.acme.Id, env.tool.Id), env.w.Manager.Headers)
 	if res.Status != 200 {
 		t.Fatalf("manager adds knowledge: %d %s", res.Status, res.Body)
 	}

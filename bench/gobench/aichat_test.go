@@ -52,7 +52,6 @@ func BenchmarkAIChatReplyOverhead(b *testing.B) {
 			topic := kbTopics[i%len(kbTopics)]
 			r.Set("title", fmt.Sprintf("%s #%d", topic, i))
 			r.Set("content", fmt.Sprintf("Entry %d about %s: %s", i, topic, strings.Repeat("details that customers often ask about ", 6)))
-			r.Set("enabled", true)
 			if err := tx.Save(r); err != nil {
 				return err
 			}
