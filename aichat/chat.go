@@ -240,7 +240,7 @@ func loadHistory(app core.App, conversation, exclude string) ([]aichat.Msg, erro
 	return out, nil
 }
 
-// SearchKnowledge returns the tool's enabled knowledge entries that best match text (FTS5, bm25 order).
+// SearchKnowledge returns the tool's knowledge entries (not disabled) that best match text (FTS5, bm25 order).
 func SearchKnowledge(app core.App, tool, text string, limit int) ([]aichat.Entry, error) {
 	q := aichat.FTSQuery(text)
 	if q == "" {
