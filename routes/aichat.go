@@ -147,7 +147,11 @@ func aiChatStream(e *core.RequestEvent) error {
 	}
 	svc := aichat.Of(e.App)
 	channel := aichat.ChannelDashboard
-	prep, err := svc.Prepare(aichat.Inbound{Tool: t, Contact: contact, User: p.User, Channel: channel, Text: req.Text,
+	var user *core.Record // a member's own dashboard conversation; superusers and keys share the tool's
+	if p.User != nil && p.User.Collection().Name == collections.Users {
+		user = p.User
+	}
+	prep, err := svc.Prepare(aichat.Inbound{Tool: t, Contact: contact, User: user, Channel: channel, Text: req.Text,
 		NewConversation: req.NewConversation, Conversation: req.Conversation, Actor: platform.ActorFromRequest(e)}, time.Now())
 	var limited *aichat.RateLimitedError
 	switch {

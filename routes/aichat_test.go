@@ -470,3 +470,18 @@ func sseEvents(t *testing.T, body string) []sseEvent {
 	}
 	return out
 }
+
+func TestAIChatAsSuperuserAndKey(t *testing.T) {
+	env := newAIEnv(t, nil)
+	res := env.do("POST", "/api/v1/ai/"+env.tool.Id+"/chat?workspace="+env.acme.Id, `{"text":"hello from the superuser"}`, env.w.Superuser.Headers)
+	if ev := sseEvents(t, res.Body); res.Status != 200 || ev[len(ev)-1].data["text"] != "You said: hello from the superuser" {
+		t.Fatalf("superuser: %d %s", res.Status, res.Body)
+	}
+	res = env.do("POST", "/api/v1/ai/"+env.tool.Id+"/chat", `{"text":"from a key"}`, testutil.Bearer(env.w.AdminKey))
+	if ev := sseEvents(t, res.Body); res.Status != 200 || ev[len(ev)-1].data["status"] != "ok" {
+		t.Fatalf("admin key: %d %s", res.Status, res.Body)
+	}
+	if res := env.do("POST", "/api/v1/ai/"+env.tool.Id+"/chat", `{"text":"x"}`, testutil.Bearer(env.w.ManychatKey)); res.Status != 403 {
+		t.Fatalf("manychat key on the dashboard route: %d", res.Status)
+	}
+}
