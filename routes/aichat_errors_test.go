@@ -299,3 +299,18 @@ func TestAIChatDashboardConversation(t *testing.T) {
 		t.Fatalf("unknown conversation: %d %s", res.Status, res.Body)
 	}
 }
+
+func TestAIRateLimitHonoursRetryAfter(t *testing.T) {
+	env := newAIEnv(t, nil)
+	env.svc.BackoffMax = 2 * time.Second
+	wait := fakeai.RateLimited
+	wait.RetryAfter = "0.3"
+	env.fake.Fail(wait)
+	start := time.Now()
+	if got := env.ask("611", "hi"); got[0] != "You said: hi" {
+		t.Fatalf("reply %v", got)
+	}
+	if d := time.Since(start); d < 300*time.Millisecond || d > 1500*time.Millisecond {
+		t.Fatalf("retried after %v, the provider asked for 300ms", d)
+	}
+}
