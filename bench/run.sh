@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Loads a freshly built Playgram over loopback with bench/loadgen and prints one Markdown table row per
-# scenario. Usage: bash bench/run.sh [scenario ...]   (default: all). Results go to bench/out/.
+# scenario. Usage: bash bench/run.sh [scenario ...]   (default: health ping; also: webhooks, tuned with
+# WEBHOOK_RATE events/s and WEBHOOK_BACKLOG events). Results go to bench/out/.
 # Each scenario is bounded in time; only 127.0.0.1 is ever targeted.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,6 +55,30 @@ print(f'| {s["label"]} | {s["concurrency"]} | {s["requests"]} | {s["failures"]} 
 PY
 }
 
+# booking_setup creates (through the collection API, as a superuser) a class of 1000 seats with one helper
+# who works around the clock, and prints "TOOL_SLUG HELPER_ID START".
+booking_setup() {
+  local pw; pw=$(head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')
+  ./bin/playgram superuser upsert bench@playgram.local "$pw" --dir "$DATA" >/dev/null
+  python3 - "$BASE" "$pw" <<'PY'
+import datetime, json, sys, urllib.parse, urllib.request
+base, pw = sys.argv[1], sys.argv[2]
+def call(method, path, body=None, token=None):
+    req = urllib.request.Request(base + path, method=method, data=json.dumps(body).encode() if body is not None else None,
+                                 headers={"Content-Type": "application/json", **({"Authorization": token} if token else {})})
+    return json.load(urllib.request.urlopen(req))
+token = call("POST", "/api/collections/_superusers/auth-with-password", {"identity": "bench@playgram.local", "password": pw})["token"]
+ws = call("GET", "/api/collections/workspaces/records?filter=" + urllib.parse.quote("slug='demo'"), token=token)["items"][0]["id"]
+tool = call("POST", "/api/collections/tools/records", {"workspace": ws, "type": "booking", "name": "Bench class", "slug": "bench-class", "enabled": True,
+            "config": {"seats": 1000, "duration_minutes": 60, "slot_interval_minutes": 60, "min_notice_minutes": 0, "max_advance_days": 30}}, token)["id"]
+helper = call("POST", "/api/collections/helpers/records", {"workspace": ws, "name": "Bench coach", "timezone": "UTC", "active": True, "tools": [tool]}, token)["id"]
+for wd in range(1, 8):
+    call("POST", "/api/collections/availability/records", {"workspace": ws, "helper": helper, "weekday": wd, "start": "00:00", "end": "24:00"}, token)
+start = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=2)).strftime("%Y-%m-%dT10:00:00Z")
+print("bench-class", helper, start)
+PY
+}
+
 echo "| scenario | concurrency | requests | failures | req/s | p50 ms | p99 ms |"
 echo "|---|---|---|---|---|---|---|"
 scenarios=${*:-"health ping create scan qrpng social"}
@@ -89,6 +114,23 @@ PY
     crm-messages) # a DM from a new subscriber per request (no auto-reply rules in the demo workspace)
       load crm-messages -url "$BASE/api/v1/manychat/messages" -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
         -body-template '{"subscriber_id":"7{{i}}","text":"qual o preço?"}' ;;
+    events) # batches of 1,000 events through the ingest route; events/s = req/s × 1000
+      EKEY=$(./bin/playgram apikey create --dir "$DATA" --workspace demo --scopes events --name bench-events | grep -oE 'pgk_[0-9A-Za-z]{43}')
+      python3 -c 'import json; print(json.dumps({"events": [{"type": "purchase", "subscriber_id": str(1000 + i % 200), "data": {"value": i % 90 + 10, "currency": "EUR", "campaign": "c%d" % (i % 5)}} for i in range(1000)]}))' >"$OUT/events-batch.json"
+      load events-batch-1000 -url "$BASE/api/v1/events" -method POST -body-file "$OUT/events-batch.json" -H "Authorization: Bearer $EKEY" -H "Content-Type: application/json" ;;
+    booking) # 50 clients booking one class: the first 1000 get a seat (201), then every answer is a 409 with
+             # the nearest free times; each request runs the full availability check in the write transaction.
+      read -r BTOOL BHELPER BSTART < <(booking_setup)
+      load booking -url "$BASE/api/v1/bookings" -method POST -H "Authorization: Bearer $KEY" -H "Content-Type: application/json" \
+        -body-template "{\"tool\":\"$BTOOL\",\"helper\":\"$BHELPER\",\"start\":\"$BSTART\",\"subscriber_id\":\"{{i}}\",\"name\":\"Bench {{i}}\"}" \
+        -expect 201,409 ;;
+    webhooks) # in-process app + loopback receiver (bench/webhooks): its own table
+      go build -o bin/whbench ./bench/webhooks
+      echo
+      echo "| mode | endpoints | events | requests | time | deliveries/s | p50 ms | p95 ms | p99 ms | not delivered | duplicates | missing/bad signature |"
+      echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+      ./bin/whbench -mode sustained -endpoints 10 -rate "${WEBHOOK_RATE:-100}" -duration "$DUR"
+      ./bin/whbench -mode backlog -endpoints 10 -events "${WEBHOOK_BACKLOG:-10000}" ;;
     *) echo "unknown scenario $s" >&2; exit 2 ;;
   esac
 done

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/playgram/playgram/aichat"
+	"github.com/playgram/playgram/analytics"
 	"github.com/playgram/playgram/crm"
 	"github.com/playgram/playgram/hooks"
 	"github.com/playgram/playgram/internal/outbound"
@@ -76,6 +77,7 @@ func Register(app core.App, cfg platform.Config) (*platform.Services, error) {
 	verify.Register(app, svc, hub)
 	crm.Register(app, svc)
 	social.Register(app, svc)
+	analytics.Register(app, svc)
 	aichat.Register(app, svc)
 
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {

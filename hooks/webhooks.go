@@ -154,11 +154,14 @@ func registerRecordSources(app core.App, engine func(core.App) *webhooks.Engine)
 			if s == nil || !s.Wants(e.App, e.Record.Collection().Name, e.Record.GetString("workspace"), action) {
 				return e.Next()
 			}
-			if action == "updated" && !changedAny(e.Record) {
-				return e.Next()
+			var changed []string
+			if action == "updated" {
+				if changed = changedFields(e.Record); len(changed) == 0 {
+					return e.Next() // a save without changes is no event
+				}
 			}
 			return inTx(e, func(tx core.App) error {
-				_, err := platform.Emit(tx, webhooks.RecordEvent(e.Record, action))
+				_, err := platform.Emit(tx, webhooks.RecordEvent(e.Record, action, changed))
 				return err
 			})
 		}
@@ -168,15 +171,13 @@ func registerRecordSources(app core.App, engine func(core.App) *webhooks.Engine)
 	app.OnRecordDelete().BindFunc(emit("deleted"))
 }
 
-// changedAny reports whether an update changes a stored value at all (a save without changes is no event).
-func changedAny(r *core.Record) bool {
+// changedFields lists the fields whose stored value an update changes (autodates aside).
+func changedFields(r *core.Record) []string {
+	var out []string
 	for _, f := range r.Collection().Fields {
-		if f.Type() == core.FieldTypeAutodate {
-			continue
-		}
-		if !equalJSON(r.Original().Get(f.GetName()), r.Get(f.GetName())) {
-			return true
+		if f.Type() != core.FieldTypeAutodate && !equalJSON(r.Original().Get(f.GetName()), r.Get(f.GetName())) {
+			out = append(out, f.GetName())
 		}
 	}
-	return false
+	return out
 }

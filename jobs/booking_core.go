@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/playgram/playgram/collections"
@@ -70,8 +72,21 @@ type BookingConfig struct {
 	ReminderHours        []int `json:"reminder_hours"`
 }
 
+var configCache sync.Map // raw config JSON -> BookingConfig; configs are few and change rarely
+
 // ParseBookingConfig decodes a tool's stored config JSON with defaults for unset keys.
 func ParseBookingConfig(raw string) (BookingConfig, error) {
+	if c, ok := configCache.Load(raw); ok {
+		return c.(BookingConfig), nil
+	}
+	c, err := parseBookingConfig(raw)
+	if err == nil && len(raw) < 64<<10 {
+		configCache.Store(raw, c)
+	}
+	return c, err
+}
+
+func parseBookingConfig(raw string) (BookingConfig, error) {
 	cfg := map[string]any{}
 	if s := strings.TrimSpace(raw); s != "" && s != "null" {
 		if err := json.Unmarshal([]byte(s), &cfg); err != nil {
@@ -134,9 +149,9 @@ type Schedule struct {
 
 // BookingRow is a booking as availability sees it.
 type BookingRow struct {
-	ID, Tool, Contact, Status string
-	Start, End                time.Time
-	Seats                     int
+	ID, Tool, Status string
+	Start, End       time.Time
+	Seats            int
 }
 
 // Hold is a slot held for a waitlist entry until Until.
@@ -219,9 +234,22 @@ func LoadHelpers(app core.App, workspace string, ids []string) (map[string]Helpe
 	return out, order, nil
 }
 
+// ScheduleQuery says which helpers and which slot starts a schedule is loaded for.
+type ScheduleQuery struct {
+	Workspace string
+	Helpers   []string // nil: every helper of the workspace
+	From, To  time.Time
+	// Ignore leaves out one booking: the one being rescheduled, which must not block its own move.
+	Ignore string
+	// WholeDays reads every booking of the slots' local days one by one, for PickHelper, which gives a
+	// "helper=any" booking to whoever has the fewest bookings that day.
+	WholeDays bool
+}
+
 // LoadSchedule reads, for the helpers named (all of the workspace when none), their rules, the exceptions and
-// held bookings and holds that can matter to slots starting in [from, to).
-func LoadSchedule(app core.App, workspace string, helperIDs []string, from, to time.Time) (*Schedule, error) {
+// held bookings and holds that can matter to slots starting in [q.From, q.To).
+func LoadSchedule(app core.App, q ScheduleQuery) (*Schedule, error) {
+	workspace, helperIDs, from, to, ignore := q.Workspace, q.Helpers, q.From, q.To, q.Ignore
 	s := &Schedule{Workspace: workspace, Rules: map[string][]slots.Rule{}, Bookings: map[string][]BookingRow{}, Holds: map[string][]Hold{}}
 	var err error
 	if s.Tools, err = LoadTools(app, workspace); err != nil {
@@ -281,26 +309,34 @@ func LoadSchedule(app core.App, workspace string, helperIDs []string, from, to t
 		s.Exceptions = append(s.Exceptions, ex)
 	}
 
-	// Bookings two days either side: their buffers reach into the window, and daily limits count whole
-	// local days, which can start a day before the window's UTC start.
-	var books []struct {
-		ID      string `db:"id"`
-		Helper  string `db:"helper"`
-		Tool    string `db:"tool"`
-		Contact string `db:"contact"`
-		Status  string `db:"status"`
-		Start   string `db:"start"`
-		End     string `db:"end"`
-		Seats   int    `db:"seats"`
+	// Bookings of one slot share its seats: unless a daily limit needs each booking counted, they are read
+	// as one row per slot with the seats summed, so a class of 1000 seats costs one row, not 1000.
+	pad, limit := s.bookingReach(q.WholeDays)
+	cols := "id, helper, tool, [[start]], [[end]], MAX(seats, 1)"
+	group := ""
+	if !limit {
+		cols = "MIN(id), helper, tool, [[start]], [[end]], SUM(MAX(seats, 1))"
+		group = " GROUP BY helper, tool, [[start]], [[end]]"
 	}
-	if err := app.DB().NewQuery(`SELECT id, helper, tool, contact, status, [[start]], [[end]], seats FROM bookings
-		WHERE helper IN (` + placeholders(len(ids)) + `) AND [[start]] < {:to} AND [[end]] > {:from}
-		AND status NOT IN ('cancelled', 'rejected')`).
-		Bind(inParams(ids, dbx.Params{"from": DBTime(from.Add(-50 * time.Hour)), "to": DBTime(to.Add(50 * time.Hour))})).All(&books); err != nil {
+	rows, err := app.DB().NewQuery(`SELECT ` + cols + ` FROM bookings
+		WHERE helper IN (` + placeholders(len(ids)) + `) AND [[start]] >= {:from} AND [[start]] < {:to}
+		AND status NOT IN ('cancelled', 'rejected') AND id != {:ignore}` + group).
+		Bind(inParams(ids, dbx.Params{"from": DBTime(from.Add(-pad)), "to": DBTime(to.Add(pad)), "ignore": ignore})).Rows()
+	if err != nil {
 		return nil, err
 	}
-	for _, b := range books {
-		s.Bookings[b.Helper] = append(s.Bookings[b.Helper], BookingRow{ID: b.ID, Tool: b.Tool, Contact: b.Contact, Status: b.Status, Start: parseDBTime(b.Start), End: parseDBTime(b.End), Seats: max(b.Seats, 1)})
+	defer rows.Close()
+	for rows.Next() {
+		b := BookingRow{Status: collections.BookingConfirmed}
+		var helper, start, end string
+		if err := rows.Scan(&b.ID, &helper, &b.Tool, &start, &end, &b.Seats); err != nil {
+			return nil, err
+		}
+		b.Start, b.End = parseDBTime(start), parseDBTime(end)
+		s.Bookings[helper] = append(s.Bookings[helper], b)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
 	}
 
 	var holds []struct {
@@ -320,6 +356,27 @@ func LoadSchedule(app core.App, workspace string, helperIDs []string, from, to t
 		s.Holds[h.Helper] = append(s.Holds[h.Helper], Hold{Entry: h.ID, Tool: h.Tool, Contact: h.Contact, Start: parseDBTime(h.Start), Until: parseDBTime(h.Until)})
 	}
 	return s, nil
+}
+
+// bookingReach is how far from a slot start a booking's start can be and still matter to it. A booking
+// conflicts with a slot when they overlap with the buffers facing each other, so within the longest duration
+// plus two buffers; with a daily limit (or for PickHelper), every booking starting on the slot's local day
+// counts, one by one, and a local day reaches at most 26 h from any of its instants. Reading only that range keeps the scan on the (helper, start)
+// index short however long the history is.
+func (s *Schedule) bookingReach(wholeDays bool) (reach time.Duration, countEach bool) {
+	var dur, buf time.Duration
+	limit := wholeDays
+	for _, t := range s.Tools {
+		c := t.Config
+		dur = max(dur, c.Duration())
+		buf = max(buf, time.Duration(max(c.BufferBeforeMinutes, c.BufferAfterMinutes))*time.Minute)
+		limit = limit || c.DailyLimit > 0
+	}
+	reach = dur + 2*buf + time.Minute
+	if limit {
+		reach = max(reach, 26*time.Hour+dur)
+	}
+	return reach, limit
 }
 
 // InputOptions tailor one availability input.
@@ -435,13 +492,18 @@ func SlotKey(helper string, start time.Time, seat int) string {
 // false when every seat is taken. Read with the booking transaction.
 func FreeSeat(app core.App, helper string, start time.Time, seats int) (int, bool, error) {
 	var keys []string
-	err := app.DB().NewQuery("SELECT slot_key FROM bookings WHERE slot_key LIKE {:prefix}").
-		Bind(dbx.Params{"prefix": fmt.Sprintf("%s/%d/%%", helper, start.Unix())}).Column(&keys)
+	err := app.DB().NewQuery("SELECT slot_key FROM bookings WHERE helper = {:h} AND [[start]] = {:s} AND slot_key != ''").
+		Bind(dbx.Params{"h": helper, "s": DBTime(start)}).Column(&keys)
 	if err != nil {
 		return 0, false, err
 	}
+	taken := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		taken[k] = true
+	}
+	prefix := fmt.Sprintf("%s/%d/", helper, start.Unix())
 	for seat := range max(seats, 1) {
-		if !slices.Contains(keys, SlotKey(helper, start, seat)) {
+		if !taken[prefix+strconv.Itoa(seat)] {
 			return seat, true, nil
 		}
 	}

@@ -67,7 +67,7 @@ func recordID(r *core.Record) string {
 // then, the entry is told by email/SMS with a link that books it, and when the hold runs out the next entry
 // gets it. Call with the transaction that freed the slot. It returns the entry offered, or nil.
 func OfferFreedSlot(app core.App, workspace, toolID, helperID string, start, now time.Time) (*core.Record, error) {
-	sched, err := LoadSchedule(app, workspace, []string{helperID}, start.Add(-24*time.Hour), start.Add(24*time.Hour))
+	sched, err := LoadSchedule(app, ScheduleQuery{Workspace: workspace, Helpers: []string{helperID}, From: start, To: start.Add(time.Second)})
 	if err != nil {
 		return nil, err
 	}

@@ -73,7 +73,7 @@ func (b *bookingAPI) aiCheckAvailability(app core.App, c aichat.FunctionCall) (a
 	if !to.After(from) {
 		return map[string]any{"service": tool.Name, "date": day.Format("2006-01-02"), "slots": []string{}, "note": "that day is over"}, nil
 	}
-	sched, err := jobs.LoadSchedule(app, c.Workspace, nil, from, to)
+	sched, err := jobs.LoadSchedule(app, jobs.ScheduleQuery{Workspace: c.Workspace, From: from, To: to})
 	if err != nil {
 		return nil, err
 	}

@@ -61,16 +61,19 @@ func registerBooking(v1 *router.RouterGroup[*core.RequestEvent], svc *platform.S
 	v1.GET("/bookings/calendar", b.calendar).Bind(require(svc, read))
 	v1.POST("/bookings", b.create).Bind(require(svc, write))
 	v1.POST("/bookings/waitlist", b.joinWaitlist).Bind(require(svc, write))
-	v1.GET("/booking-offers/{token}", b.offerPage)
-	v1.POST("/booking-offers/{token}", b.takeOffer)
-	v1.GET("/bookings/{id}", b.view).Bind(memberOrToken(svc, read))
-	v1.POST("/bookings/{id}/cancel", b.cancelRoute).Bind(memberOrToken(svc, write))
-	v1.POST("/bookings/{id}/reschedule", b.rescheduleRoute).Bind(memberOrToken(svc, write))
+	// Links carry their token in the URL: successful requests stay out of the request log, so the log does not
+	// collect working links (and calendar apps polling feeds do not swamp it).
+	quiet := apis.SkipSuccessActivityLog()
+	v1.GET("/booking-offers/{token}", b.offerPage).Bind(quiet)
+	v1.POST("/booking-offers/{token}", b.takeOffer).Bind(quiet)
+	v1.GET("/bookings/{id}", b.view).Bind(memberOrToken(svc, read), quiet)
+	v1.POST("/bookings/{id}/cancel", b.cancelRoute).Bind(memberOrToken(svc, write), quiet)
+	v1.POST("/bookings/{id}/reschedule", b.rescheduleRoute).Bind(memberOrToken(svc, write), quiet)
 	v1.POST("/bookings/{id}/confirm", b.confirm).Bind(require(svc, staff))
 	v1.POST("/bookings/{id}/reject", b.reject).Bind(require(svc, staff))
-	v1.GET("/bookings/{id}/manage", b.managePage)
-	v1.POST("/bookings/{id}/manage", b.manageForm)
-	v1.GET("/helpers/{id}/calendar.ics", b.feed)
+	v1.GET("/bookings/{id}/manage", b.managePage).Bind(quiet)
+	v1.POST("/bookings/{id}/manage", b.manageForm).Bind(quiet)
+	v1.GET("/helpers/{id}/calendar.ics", b.feed).Bind(quiet)
 	v1.POST("/helpers/{id}/calendar-token", b.rotateFeedToken).Bind(require(svc, staff))
 }
 
@@ -304,7 +307,7 @@ func (b *bookingAPI) listSlots(e *core.RequestEvent) error {
 	if q.Get("format") != "" && !manychat {
 		return fieldError(e, "format", "validation_invalid_value", "must be manychat or left out")
 	}
-	sched, err := jobs.LoadSchedule(e.App, ws, ids, from, to)
+	sched, err := jobs.LoadSchedule(e.App, jobs.ScheduleQuery{Workspace: ws, Helpers: ids, From: from, To: to})
 	if err != nil {
 		return err
 	}
@@ -363,7 +366,7 @@ func (b *bookingAPI) nextSlot(e *core.RequestEvent) error {
 	horizon := now.AddDate(0, 0, tool.Config.MaxAdvanceDays+1)
 	for from, span := after, 14*24*time.Hour; from.Before(horizon); from, span = from.Add(span), min(span*2, maxSlotRangeDays*24*time.Hour) {
 		to := from.Add(span)
-		sched, err := jobs.LoadSchedule(e.App, ws, ids, from, to)
+		sched, err := jobs.LoadSchedule(e.App, jobs.ScheduleQuery{Workspace: ws, Helpers: ids, From: from, To: to})
 		if err != nil {
 			return err
 		}
@@ -382,7 +385,7 @@ func (b *bookingAPI) nextSlot(e *core.RequestEvent) error {
 // alternatives are up to three free slots nearest to start, read outside the failed transaction.
 func alternatives(app core.App, ws string, tool jobs.Tool, ids []string, start time.Time, opt jobs.InputOptions) []slots.Slot {
 	window := alternativeDays * 24 * time.Hour
-	sched, err := jobs.LoadSchedule(app, ws, ids, start.Add(-window), start.Add(window))
+	sched, err := jobs.LoadSchedule(app, jobs.ScheduleQuery{Workspace: ws, Helpers: ids, From: start.Add(-window), To: start.Add(window), Ignore: opt.IgnoreBooking})
 	if err != nil {
 		return nil
 	}
@@ -538,22 +541,21 @@ type newBooking struct {
 // book checks the slot and inserts the booking, its event, its notices and reminders, all with tx. A slot
 // that cannot be booked is a *slotTaken (the caller rolls back and offers alternatives).
 func (b *bookingAPI) book(tx core.App, ws string, nb newBooking, now time.Time) (*core.Record, string, error) {
-	contact, err := platform.ResolveContact(tx, ws, nb.contact, nb.contactDefaults)
-	if err != nil {
-		if errors.Is(err, platform.ErrContactNotFound) {
-			return nil, "", refuse(http.StatusBadRequest, "contact: no such contact in this workspace")
-		}
-		return nil, "", err
+	// Check the slot before writing anything: a taken slot (the common answer under contention) costs reads
+	// only. A contact that does not exist yet has no held slot to take.
+	contactID := contactIDOf(tx, ws, nb.contact)
+	if nb.contact.ContactID != "" && contactID == "" {
+		return nil, "", refuse(http.StatusBadRequest, "contact: no such contact in this workspace")
 	}
 	var ids []string
 	if nb.helper != "" {
 		ids = []string{nb.helper}
 	}
-	sched, err := jobs.LoadSchedule(tx, ws, ids, nb.start.Add(-24*time.Hour), nb.start.Add(24*time.Hour))
+	sched, err := jobs.LoadSchedule(tx, jobs.ScheduleQuery{Workspace: ws, Helpers: ids, From: nb.start, To: nb.start.Add(time.Second), WholeDays: ids == nil})
 	if err != nil {
 		return nil, "", err
 	}
-	opt := jobs.InputOptions{Contact: contact.Id}
+	opt := jobs.InputOptions{Contact: contactID}
 	var slot slots.Slot
 	if nb.helper != "" {
 		h, ok := sched.Helpers[nb.helper]
@@ -578,6 +580,10 @@ func (b *bookingAPI) book(tx core.App, ws string, nb newBooking, now time.Time) 
 	}
 	if !free {
 		return nil, "", &slotTaken{"seat"}
+	}
+	contact, err := resolveContact(tx, ws, nb.contact, nb.contactDefaults)
+	if err != nil {
+		return nil, "", err
 	}
 
 	coll, err := tx.FindCachedCollectionByNameOrId(collections.Bookings)
@@ -808,27 +814,47 @@ func (b *bookingAPI) bookingFailure(e *core.RequestEvent, err error, ws string, 
 
 // findContact reads the contact a reference names without creating it; nil when there is none yet.
 func findContact(app core.App, ws string, ref platform.ContactRef) *core.Record {
-	var c *core.Record
-	var err error
-	switch {
-	case ref.ContactID != "":
-		c, err = app.FindRecordById(collections.Contacts, ref.ContactID)
-	case ref.SubscriberID != "":
-		c, err = app.FindFirstRecordByFilter(collections.Contacts, "workspace = {:ws} && subscriber_id = {:s}", dbx.Params{"ws": ws, "s": ref.SubscriberID})
-	default:
+	id := contactIDOf(app, ws, ref)
+	if id == "" {
 		return nil
 	}
-	if err != nil || c.GetString("workspace") != ws {
+	c, err := app.FindRecordById(collections.Contacts, id)
+	if err != nil {
 		return nil
 	}
 	return c
 }
 
-func contactIDOf(app core.App, ws string, ref platform.ContactRef) string {
-	if c := findContact(app, ws, ref); c != nil {
-		return c.Id
+// resolveContact is platform.ResolveContact with a known subscriber found through the contacts'
+// (workspace, subscriber_id) index: the index is partial (subscriber_id != ”), and SQLite uses it only when
+// the query repeats that condition.
+func resolveContact(tx core.App, ws string, ref platform.ContactRef, defaults map[string]any) (*core.Record, error) {
+	if ref.ContactID == "" && ref.SubscriberID != "" {
+		if id := contactIDOf(tx, ws, ref); id != "" {
+			ref = platform.ContactRef{ContactID: id}
+		}
 	}
-	return ""
+	c, err := platform.ResolveContact(tx, ws, ref, defaults)
+	if errors.Is(err, platform.ErrContactNotFound) {
+		return nil, refuse(http.StatusBadRequest, "contact: no such contact in this workspace")
+	}
+	return c, err
+}
+
+// contactIDOf finds a contact's id without creating it ("" when there is none yet). The subscriber lookup
+// repeats the partial index's condition (subscriber_id != ”), without which SQLite cannot use
+// idx_contacts_workspace_subscriber and scans the workspace's contacts.
+func contactIDOf(app core.App, ws string, ref platform.ContactRef) string {
+	var id string
+	q := "SELECT id FROM contacts WHERE workspace = {:ws} AND subscriber_id = {:ref} AND subscriber_id != '' LIMIT 1"
+	if ref.ContactID != "" {
+		q = "SELECT id FROM contacts WHERE workspace = {:ws} AND id = {:ref}"
+	} else if ref.SubscriberID == "" {
+		return ""
+	}
+	ref2 := ref.ContactID + ref.SubscriberID
+	_ = app.DB().NewQuery(q).Bind(dbx.Params{"ws": ws, "ref": ref2}).Row(&id)
+	return id
 }
 
 func contactHasName(app core.App, ws string, ref platform.ContactRef) bool {
@@ -930,6 +956,18 @@ type change struct {
 	actor platform.Actor
 }
 
+// customerActor is a customer acting through a link: recorded as "system:customer".
+func customerActor(e *core.RequestEvent, via string) platform.Actor {
+	return platform.Actor{Type: "system", ID: "customer", Label: "customer (" + via + ")", IP: e.RealIP(), UserAgent: e.Request.UserAgent()}
+}
+
+func changer(e *core.RequestEvent, staff bool, token string) change {
+	if token != "" {
+		return change{token: token, actor: customerActor(e, "manage link")}
+	}
+	return change{staff: staff, actor: platform.ActorFromRequest(e)}
+}
+
 // notifyLink is the manage link sent with a change: the customer's own token when they used it; otherwise a
 // new one (only hashes are stored, and the customer needs a working link), which retires the old link.
 func (b *bookingAPI) notifyLink(booking *core.Record, who change) string {
@@ -949,10 +987,7 @@ func (b *bookingAPI) cancel(id string, e *core.RequestEvent, reason string, targ
 		if err != nil {
 			return err
 		}
-		who := change{staff: staff, token: token, actor: platform.ActorFromRequest(e)}
-		if token != "" {
-			who.actor = platform.Actor{Type: "system", Label: "customer (manage link)", IP: e.RealIP(), UserAgent: e.Request.UserAgent()}
-		}
+		who := changer(e, staff, token)
 		if !holdsSlot(booking) {
 			out = booking // cancelling twice is harmless
 			return nil
@@ -1051,7 +1086,7 @@ func (b *bookingAPI) reschedule(id string, e *core.RequestEvent, start time.Time
 		if err != nil {
 			return err
 		}
-		who := change{staff: staff, token: token, actor: platform.ActorFromRequest(e)}
+		who := changer(e, staff, token)
 		if !holdsSlot(booking) {
 			return refuse(http.StatusConflict, "This booking is "+booking.GetString("status")+" and cannot be moved; make a new one.")
 		}
@@ -1079,7 +1114,7 @@ func (b *bookingAPI) reschedule(id string, e *core.RequestEvent, start time.Time
 		if helper != "" {
 			ids = []string{helper}
 		}
-		sched, err := jobs.LoadSchedule(tx, booking.GetString("workspace"), ids, start.Add(-24*time.Hour), start.Add(24*time.Hour))
+		sched, err := jobs.LoadSchedule(tx, jobs.ScheduleQuery{Workspace: booking.GetString("workspace"), Helpers: ids, From: start, To: start.Add(time.Second), Ignore: booking.Id, WholeDays: ids == nil})
 		if err != nil {
 			return err
 		}
@@ -1297,11 +1332,8 @@ func (b *bookingAPI) joinWaitlist(e *core.RequestEvent) error {
 		helperID = ids[0]
 	}
 	err = createOnce(e, raw, func(tx core.App) (int, any, error) {
-		contact, err := platform.ResolveContact(tx, p.Workspace, ref, map[string]any{"name": req.Name, "email": req.Email, "phone": req.Phone, "timezone": req.TZ})
+		contact, err := resolveContact(tx, p.Workspace, ref, map[string]any{"name": req.Name, "email": req.Email, "phone": req.Phone, "timezone": req.TZ})
 		if err != nil {
-			if errors.Is(err, platform.ErrContactNotFound) {
-				return 0, nil, refuse(http.StatusBadRequest, "contact: no such contact in this workspace")
-			}
 			return 0, nil, err
 		}
 		status := http.StatusCreated
@@ -1451,7 +1483,7 @@ func (b *bookingAPI) takeOffer(e *core.RequestEvent) error {
 		}
 		var err error
 		rec, token, err = b.book(tx, o.Workspace, newBooking{tool: tool, helper: o.Helper, start: start, contact: ref, name: o.Name, tz: o.TZ,
-			source: source, actor: platform.Actor{Type: "system", Label: "customer (booking link)", IP: e.RealIP(), UserAgent: e.Request.UserAgent()},
+			source: source, actor: customerActor(e, "booking link"),
 			contactDefaults: map[string]any{"name": o.Name, "timezone": o.TZ}}, time.Now())
 		return err
 	})
@@ -1710,7 +1742,7 @@ func (b *bookingAPI) renderManage(e *core.RequestEvent, status int, booking *cor
 	d.Forms = append(d.Forms, pageForm{Action: action, Fields: map[string]string{"action": "cancel"}, Label: "Cancel booking"})
 	ids := []string{booking.GetString("helper")}
 	from := now
-	sched, err := jobs.LoadSchedule(e.App, booking.GetString("workspace"), ids, from, from.AddDate(0, 0, 14))
+	sched, err := jobs.LoadSchedule(e.App, jobs.ScheduleQuery{Workspace: booking.GetString("workspace"), Helpers: ids, From: from, To: from.AddDate(0, 0, 14), Ignore: booking.Id})
 	if err == nil {
 		in := sched.Input(ids[0], tool, now, jobs.InputOptions{IgnoreBooking: booking.Id, Contact: booking.GetString("contact")})
 		if free, err := slots.Free(in, from, from.AddDate(0, 0, 14)); err == nil {

@@ -452,8 +452,14 @@ func TestCutoffAppliesToCustomersNotStaff(t *testing.T) {
 			t.Fatalf("customer cancel: %d %s", res.Status, res.Body)
 		}
 	}
-	if n := bw.count(collections.Events, "type = 'booking.cancelled' && subject_id = {:id}", dbx.Params{"id": str(c, "id")}); n != 1 {
-		t.Fatalf("%d cancellation events", n)
+	if n := bw.count(collections.Events, "type = 'booking.cancelled' && subject_id = {:id} && actor = 'system:customer'", dbx.Params{"id": str(c, "id")}); n != 1 {
+		t.Fatalf("%d cancellation events by the customer", n)
+	}
+	if by := bw.booking(str(c, "id")).GetString("cancelled_by"); by != "system:customer" {
+		t.Fatalf("cancelled_by %q", by)
+	}
+	if by := bw.booking(str(b, "id")).GetString("cancelled_by"); by != "user:"+bw.w.Manager.ID {
+		t.Fatalf("cancelled_by %q", by)
 	}
 	if res := bw.do("POST", "/api/v1/bookings/"+str(c, "id")+"/reschedule?token="+ctoken, `{"start":"`+later.Format(time.RFC3339)+`"}`, nil); res.Status != 409 {
 		t.Fatalf("moving a cancelled booking: %d %s", res.Status, res.Body)
@@ -556,5 +562,29 @@ func TestDashboardCalendar(t *testing.T) {
 	}
 	if res := bw.do("GET", "/api/v1/bookings/calendar?from=2027-01-01&to=2027-12-31", "", bw.w.Viewer.Headers); res.Status != 400 || !strings.Contains(res.Body, `"to":{`) {
 		t.Fatalf("a year at once: %d %s", res.Status, res.Body)
+	}
+}
+
+func TestDailyLimitCountsTheHelpersDay(t *testing.T) {
+	bw := newBookingWorld(t)
+	tool := bw.tool("Cuts", map[string]any{"daily_limit": 2})
+	anna := bw.helper("Anna", "America/New_York", tool)
+	bw.hours(anna, "18:00", "23:00") // evenings in New York are the next UTC day
+	ny, _ := time.LoadLocation("America/New_York")
+	now := time.Now().In(ny)
+	d := time.Date(now.Year(), now.Month(), now.Day()+5, 0, 0, 0, 0, ny)
+	for i, h := range []int{18, 22} {
+		if res := bw.book(tool, anna, d.Add(time.Duration(h)*time.Hour), fmt.Sprint(i+1)); res.Status != 201 {
+			t.Fatalf("booking %d: %d %s", i, res.Status, res.Body)
+		}
+	}
+	if res := bw.book(tool, anna, d.Add(20*time.Hour), "3"); res.Status != 409 || !strings.Contains(res.Body, `"reason":"daily_limit"`) {
+		t.Fatalf("third booking of the day: %d %s", res.Status, res.Body)
+	}
+	if list := bw.daySlots(tool, anna, d, "America/New_York"); len(list) != 0 {
+		t.Fatalf("a full day still lists %d slots", len(list))
+	}
+	if list := bw.daySlots(tool, anna, d.AddDate(0, 0, 1), "America/New_York"); len(list) != 10 {
+		t.Fatalf("the next day lists %d slots", len(list))
 	}
 }

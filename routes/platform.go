@@ -89,18 +89,9 @@ func createAPIKey(svc *platform.Services) func(e *core.RequestEvent) error {
 
 func rotateAPIKey(svc *platform.Services) func(e *core.RequestEvent) error {
 	return func(e *core.RequestEvent) error {
-		var req struct {
-			GraceHours *float64 `json:"grace_hours"`
-		}
-		if err := readJSON(e, &req); err != nil {
+		grace, err := readGrace(e, 720)
+		if err != nil {
 			return err
-		}
-		grace := 24 * time.Hour
-		if req.GraceHours != nil {
-			if *req.GraceHours < 0 || *req.GraceHours > 720 {
-				return fieldError(e, "grace_hours", "validation_out_of_range", "must be between 0 and 720")
-			}
-			grace = time.Duration(*req.GraceHours * float64(time.Hour))
 		}
 		rec, err := findInWorkspace(e, collections.APIKeys, e.Request.PathValue("id"))
 		if err != nil {

@@ -15,6 +15,8 @@ import (
 	"github.com/playgram/playgram/platform"
 	"github.com/playgram/playgram/webhooks"
 	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/apis"
+	"github.com/pocketbase/pocketbase/tools/subscriptions"
 )
 
 func createBin(t *testing.T, h http.Handler, headers map[string]string, body string) (id, token string) {
@@ -186,5 +188,51 @@ func TestPlaygroundVerifiesCapturedSignatures(t *testing.T) {
 	res := testutil.Do(h, "POST", "/api/v1/playground/requests/"+unsigned.Id+"/verify", `{"endpoint":"`+ep["id"].(string)+`"}`, w.Manager.Headers)
 	if !strings.Contains(res.Body, `"valid":false`) || !strings.Contains(res.Body, "webhook-id: missing header") {
 		t.Fatalf("an unsigned request: %s", res.Body)
+	}
+}
+
+// Captures are pushed over realtime to members of the bin's workspace, and to nobody else.
+func TestPlaygroundCapturesArriveInRealtimeForTheirWorkspaceOnly(t *testing.T) {
+	app := testutil.NewWorldApp(t)
+	defer app.Cleanup()
+	w := testutil.TheWorld(t)
+	h := testutil.Handler(t, app)
+	_, token := createBin(t, h, w.Manager.Headers, `{}`)
+
+	listen := func(userID string) (*subscriptions.DefaultClient, chan string) {
+		user, err := app.FindRecordById(collections.Users, userID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := subscriptions.NewDefaultClient()
+		c.Set(apis.RealtimeClientAuthKey, user)
+		c.Subscribe("playground_requests/*")
+		app.SubscriptionsBroker().Register(c)
+		got := make(chan string, 4)
+		go func() {
+			for m := range c.Channel() {
+				got <- string(m.Data)
+			}
+		}()
+		return c, got
+	}
+	acme, acmeGot := listen(w.Viewer.ID)
+	globex, globexGot := listen(w.GlobexOwner.ID)
+	defer acme.Discard()
+	defer globex.Discard()
+
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/api/v1/playground/bins/"+token+"/capture?live=1", strings.NewReader(`{"ping":true}`)))
+	select {
+	case msg := <-acmeGot:
+		if !strings.Contains(msg, `"action":"create"`) || !strings.Contains(msg, `{\"ping\":true}`) {
+			t.Fatalf("realtime message: %s", msg)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("the bin's workspace got no realtime message")
+	}
+	select {
+	case msg := <-globexGot:
+		t.Fatalf("another workspace got %s", msg)
+	case <-time.After(200 * time.Millisecond):
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"net/http"
 	"slices"
@@ -113,18 +114,9 @@ func saveError(e *core.RequestEvent, err error) error {
 
 func rotateEndpointSecret(svc *platform.Services) func(e *core.RequestEvent) error {
 	return func(e *core.RequestEvent) error {
-		var req struct {
-			GraceHours *float64 `json:"grace_hours"`
-		}
-		if err := readJSON(e, &req); err != nil {
+		grace, err := readGrace(e, 168)
+		if err != nil {
 			return err
-		}
-		grace := 24 * time.Hour
-		if req.GraceHours != nil {
-			if *req.GraceHours < 0 || *req.GraceHours > 168 {
-				return fieldError(e, "grace_hours", "validation_out_of_range", "must be between 0 and 168")
-			}
-			grace = time.Duration(*req.GraceHours * float64(time.Hour))
 		}
 		rec, err := findInWorkspace(e, collections.WebhookEndpoints, e.Request.PathValue("id"))
 		if err != nil {
@@ -142,6 +134,23 @@ func rotateEndpointSecret(svc *platform.Services) func(e *core.RequestEvent) err
 		out["secret"] = secret
 		return e.JSON(200, out)
 	}
+}
+
+// readGrace reads a rotation body {grace_hours?}: how long the previous secret stays valid (24 h when absent).
+func readGrace(e *core.RequestEvent, maxHours float64) (time.Duration, error) {
+	var req struct {
+		GraceHours *float64 `json:"grace_hours"`
+	}
+	if err := readJSON(e, &req); err != nil {
+		return 0, err
+	}
+	if req.GraceHours == nil {
+		return 24 * time.Hour, nil
+	}
+	if *req.GraceHours < 0 || *req.GraceHours > maxHours {
+		return 0, fieldError(e, "grace_hours", "validation_out_of_range", fmt.Sprintf("must be between 0 and %g", maxHours))
+	}
+	return time.Duration(*req.GraceHours * float64(time.Hour)), nil
 }
 
 // testEndpoint sends a realistic sample of an event type to the endpoint now and shows the whole exchange.

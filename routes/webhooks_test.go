@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -221,10 +222,11 @@ func TestEndpointTestSendsASampleAndShowsTheExchange(t *testing.T) {
 	defer app.Cleanup()
 	w := testutil.TheWorld(t)
 	h := testutil.Handler(t, app)
-	status := 202
+	var status atomic.Int32
+	status.Store(202)
 	srv, got := sink(t, func(rw http.ResponseWriter) {
 		rw.Header().Set("X-Receiver", "crm")
-		rw.WriteHeader(status)
+		rw.WriteHeader(int(status.Load()))
 		_, _ = rw.Write([]byte("thanks"))
 	})
 	ep := createEndpoint(t, h, w.Admin.Headers, `{"url":"`+srv.URL+`","events":["booking.*"],"headers":{"X-Token":"t0k"}}`)
@@ -262,7 +264,7 @@ func TestEndpointTestSendsASampleAndShowsTheExchange(t *testing.T) {
 	}
 
 	platform.Emit(app, platform.Event{Workspace: w.Acme, Type: "booking.cancelled", Data: map[string]any{"id": "bk_real", "reason": "ill"}})
-	status = 410
+	status.Store(410)
 	res = testutil.Do(h, "POST", "/api/v1/webhooks/endpoints/"+id+"/test", `{"event_type":"booking.cancelled"}`, w.Admin.Headers)
 	if !strings.Contains(res.Body, `\"id\":\"bk_real\"`) || !strings.Contains(res.Body, `"sample":false`) || !strings.Contains(res.Body, `"outcome":"disable"`) {
 		t.Fatalf("test with a real event: %s", res.Body)

@@ -106,40 +106,20 @@ func (e *Engine) claim(ctx context.Context) ([]*task, time.Duration, error) {
 		if err != nil {
 			return nil, wait, err
 		}
-		e.mu.Lock()
-		st := e.state(id)
-		switch {
-		case ep == nil || !ep.Enabled:
+		if ep == nil || !ep.Enabled {
 			// Deleted or disabled: its pending deliveries were removed or skipped by the hooks.
-			st.due = 0
-		case now.Before(st.pausedUntil):
-			wait = min(wait, st.pausedUntil.Sub(now))
-		default:
-			limit := ep.MaxInFlight
-			if limit <= 0 {
-				limit = e.opts.DefaultMaxInFlight
-			}
-			budget := min(limit-st.inflight, e.opts.Concurrency-e.inflightTotal)
-			if ep.RateLimit > 0 {
-				rate := float64(ep.RateLimit)
-				st.tokens = min(rate, st.tokens+now.Sub(st.refilled).Seconds()*rate)
-				st.refilled = now
-				budget = min(budget, int(st.tokens))
-				if int(st.tokens) < 1 {
-					wait = min(wait, time.Duration((1-st.tokens)/rate*float64(time.Second))+time.Millisecond)
-				}
-			}
-			if budget > 0 {
-				// Reserve now; what the claim does not use is given back below.
-				st.inflight += budget
-				e.inflightTotal += budget
-				if ep.RateLimit > 0 {
-					st.tokens -= float64(budget)
-				}
-				plans = append(plans, plan{ep, budget})
-			}
+			e.mu.Lock()
+			e.state(id).due = 0
+			e.mu.Unlock()
+			continue
 		}
-		e.mu.Unlock()
+		budget, retry := e.reserve(ep, now, e.opts.Concurrency)
+		if retry > 0 {
+			wait = min(wait, retry)
+		}
+		if budget > 0 {
+			plans = append(plans, plan{ep, budget})
+		}
 	}
 	if len(plans) == 0 {
 		return nil, wait, nil
@@ -148,6 +128,12 @@ func (e *Engine) claim(ctx context.Context) ([]*task, time.Duration, error) {
 	var tasks []*task
 	got := make([]int, len(plans))
 	nextDue := make([]int64, len(plans))
+	marks := make([]int64, len(plans))
+	e.mu.Lock()
+	for i, p := range plans {
+		marks[i] = e.state(p.ep.ID).marks
+	}
+	e.mu.Unlock()
 	err := e.app.RunInTransaction(func(tx core.App) error {
 		db := tx.NonconcurrentDB()
 		q := db.NewQuery(`UPDATE ` + collections.WebhookDeliveries + ` SET status = 'sending', lease_owner = {:owner}, lease_until = {:lease}
@@ -192,13 +178,13 @@ func (e *Engine) claim(ctx context.Context) ([]*task, time.Duration, error) {
 		if err != nil {
 			unused = p.budget
 		}
-		st.inflight -= unused
-		e.inflightTotal -= unused
-		if p.ep.RateLimit > 0 {
-			st.tokens += float64(unused)
-		}
+		e.unreserveLocked(p.ep, unused)
 		if err == nil {
-			st.due = nextDue[i]
+			if st.marks == marks[i] {
+				st.due = nextDue[i]
+			} else if nextDue[i] != 0 && nextDue[i] < st.due {
+				st.due = nextDue[i] // something was marked due meanwhile: keep the earlier of the two
+			}
 			if st.due > nowMs {
 				wait = min(wait, time.Duration(st.due-nowMs)*time.Millisecond)
 			}
@@ -223,6 +209,58 @@ func (e *Engine) releaseTasks(tasks []*task) {
 		WHERE lease_owner = {:owner} AND status = 'sending' AND id IN ` + in).Bind(params).Execute()
 	if err != nil {
 		e.app.Logger().Error("webhooks: releasing claimed deliveries failed", "error", err)
+	}
+}
+
+// reserve takes up to want requests of the endpoint's capacity now: its in-flight bound, its rate limit (a
+// bucket of one second's worth of tokens) and the engine's concurrency. When it gives nothing because of the
+// endpoint's limits, retry says when capacity returns (0: when a request in flight ends).
+func (e *Engine) reserve(ep *endpoint, now time.Time, want int) (n int, retry time.Duration) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	st := e.state(ep.ID)
+	if now.Before(st.pausedUntil) {
+		return 0, st.pausedUntil.Sub(now)
+	}
+	limit := ep.MaxInFlight
+	if limit <= 0 {
+		limit = e.opts.DefaultMaxInFlight
+	}
+	n = min(want, limit-st.inflight, e.opts.Concurrency-e.inflightTotal)
+	if ep.RateLimit > 0 {
+		rate := float64(ep.RateLimit)
+		if st.refilled.IsZero() {
+			st.tokens = rate // a full bucket to start with
+		} else {
+			st.tokens = min(rate, st.tokens+now.Sub(st.refilled).Seconds()*rate)
+		}
+		st.refilled = now
+		n = min(n, int(st.tokens))
+		if int(st.tokens) < 1 {
+			retry = time.Duration((1-st.tokens)/rate*float64(time.Second)) + time.Millisecond
+		}
+	}
+	if n <= 0 {
+		return 0, retry
+	}
+	st.inflight += n
+	e.inflightTotal += n
+	if ep.RateLimit > 0 {
+		st.tokens -= float64(n)
+	}
+	return n, 0
+}
+
+// unreserveLocked gives back capacity that reserve took but no request used; the caller holds e.mu.
+func (e *Engine) unreserveLocked(ep *endpoint, n int) {
+	if n <= 0 {
+		return
+	}
+	st := e.state(ep.ID)
+	st.inflight -= n
+	e.inflightTotal -= n
+	if ep.RateLimit > 0 {
+		st.tokens += float64(n)
 	}
 }
 

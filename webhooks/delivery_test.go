@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -71,9 +72,10 @@ func TestRetryHonoursRetryAfterWithTheSameWebhookID(t *testing.T) {
 // with the same webhook-id and a fresh retry budget.
 func TestDeadDeliveriesAreReplayedWithTheSameWebhookID(t *testing.T) {
 	w := newWorld(t, webhooks.Options{Schedule: webhook.Schedule{time.Millisecond, time.Millisecond}})
-	failing := true
+	var failing atomic.Bool
+	failing.Store(true)
 	rc := newReceiver(t, func(n int, r *http.Request, wr http.ResponseWriter) {
-		if failing {
+		if failing.Load() {
 			wr.WriteHeader(500)
 			return
 		}
@@ -93,7 +95,7 @@ func TestDeadDeliveriesAreReplayedWithTheSameWebhookID(t *testing.T) {
 			t.Fatalf("after the schedule: %s after %d attempts", d.GetString("status"), d.GetInt("attempts"))
 		}
 	}
-	failing = false
+	failing.Store(false)
 	h := w.h
 	if res := testutil.Do(h, "POST", "/api/v1/webhooks/deliveries/"+ds[0].Id+"/replay", "", w.w.Admin.Headers); res.Status != 200 || !contains(res.Body, webhooks.MessageID(ds[0].GetString("event"))) {
 		t.Fatalf("replay: %d %s", res.Status, res.Body)

@@ -32,10 +32,22 @@ const insertDeliveriesSQL = `INSERT INTO ` + collections.WebhookDeliveries + ` (
 // past the batch. All of it is one transaction, so a crash at any point either keeps all of it or none (and
 // the batch is done again). It returns how many events it read.
 func (e *Engine) Dispatch(ctx context.Context) (int, error) {
+	n, _, err := e.dispatch(false)
+	return n, err
+}
+
+// dispatch is Dispatch; with claim set (the running engine), deliveries to an endpoint that has capacity and
+// no backlog are created already claimed by this engine and returned, to be sent at once: no second
+// transaction between an event and its first attempt.
+func (e *Engine) dispatch(claim bool) (int, []*task, error) {
 	var read int
 	due := map[string]bool{}
-	nowMs := time.Now().UnixMilli()
+	now := time.Now()
+	nowMs := now.UnixMilli()
+	var tasks []*task
+	reserved := map[*endpoint]int{}
 	err := e.app.RunInTransaction(func(tx core.App) error {
+		tasks, reserved = nil, map[*endpoint]int{} // a retried function starts over
 		db := tx.NonconcurrentDB()
 		var pos int64
 		var anchor string
@@ -99,11 +111,29 @@ func (e *Engine) Dispatch(ctx context.Context) (int, error) {
 						status, note, keep = "skipped", truncate("the filter failed: "+err.Error(), 1000), nil
 					}
 				}
-				for _, ev := range matched {
-					if keep != nil && !keep[ev.RowID] {
+				if keep != nil {
+					kept := matched[:0]
+					for _, ev := range matched {
+						if keep[ev.RowID] {
+							kept = append(kept, ev)
+						}
+					}
+					matched = kept
+				}
+				claimable := 0
+				if claim && status == "pending" && len(matched) > 0 && !e.hasBacklog(ep.ID, nowMs) {
+					claimable, _ = e.reserve(ep, now, len(matched))
+					reserved[ep] = claimable
+				}
+				for i, ev := range matched {
+					id := seqID(now)
+					if i < claimable {
+						inserts = append(inserts, []any{id, ws, ep.ID, ev.ID, ev.Type, ev.TS, "sending",
+							0, 0, nowMs, e.owner, now.Add(e.opts.Lease).UnixMilli(), 0, note, 0, stamp, stamp})
+						tasks = append(tasks, &task{ID: id, Workspace: ws, Endpoint: ep.ID, Event: ev.ID, EventType: ev.Type, EventTS: ev.TS, ep: ep})
 						continue
 					}
-					inserts = append(inserts, []any{seqID(time.UnixMilli(nowMs)), ws, ep.ID, ev.ID, ev.Type, ev.TS, status,
+					inserts = append(inserts, []any{id, ws, ep.ID, ev.ID, ev.Type, ev.TS, status,
 						0, 0, nowMs, "", 0, 0, note, 0, stamp, stamp})
 					if status == "pending" {
 						due[ep.ID] = true
@@ -126,8 +156,25 @@ func (e *Engine) Dispatch(ctx context.Context) (int, error) {
 		read = len(rows)
 		return err
 	})
+	if err == nil && len(tasks) > 0 {
+		if err = e.loadEventData(e.app, tasks); err != nil {
+			e.releaseTasks(tasks)
+			for _, t := range tasks {
+				due[t.Endpoint] = true
+			}
+			tasks = nil
+			err = nil
+		}
+	}
+	if err != nil || len(tasks) == 0 {
+		e.mu.Lock()
+		for ep, n := range reserved {
+			e.unreserveLocked(ep, n)
+		}
+		e.mu.Unlock()
+	}
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	for id := range due {
 		e.markDue(id, nowMs)
@@ -135,7 +182,15 @@ func (e *Engine) Dispatch(ctx context.Context) (int, error) {
 	if len(due) > 0 {
 		e.WakeDeliver()
 	}
-	return read, nil
+	return read, tasks, nil
+}
+
+// hasBacklog reports whether the endpoint may have older deliveries due (they go first).
+func (e *Engine) hasBacklog(endpoint string, nowMs int64) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	st, ok := e.states[endpoint]
+	return ok && st.due != 0 && st.due <= nowMs
 }
 
 // Backlog is how many events are recorded past the fan-out cursor.

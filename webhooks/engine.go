@@ -89,6 +89,7 @@ type epState struct {
 	tokens      float64
 	refilled    time.Time
 	due         int64 // unix ms of the earliest pending delivery known; 0 = none known
+	marks       int64 // counts markDue calls, so a claim does not overwrite news it did not see
 	pausedUntil time.Time
 }
 
@@ -195,6 +196,7 @@ func (e *Engine) WakeDeliver() {
 func (e *Engine) markDue(endpoint string, atMs int64) {
 	e.mu.Lock()
 	st := e.state(endpoint)
+	st.marks++
 	if st.due == 0 || atMs < st.due {
 		st.due = atMs
 	}
@@ -205,7 +207,7 @@ func (e *Engine) markDue(endpoint string, atMs int64) {
 func (e *Engine) state(endpoint string) *epState {
 	st, ok := e.states[endpoint]
 	if !ok {
-		st = &epState{refilled: time.Now()}
+		st = &epState{}
 		e.states[endpoint] = st
 	}
 	return st
@@ -269,7 +271,8 @@ func (e *Engine) dispatchLoop() {
 			return
 		default:
 		}
-		n, err := e.Dispatch(e.runCtx)
+		n, tasks, err := e.dispatch(true)
+		e.spawn(tasks)
 		if err != nil {
 			e.app.Logger().Error("webhooks: fan-out failed", "error", err)
 		}
@@ -307,15 +310,7 @@ func (e *Engine) deliverLoop() {
 			e.app.Logger().Error("webhooks: claiming deliveries failed", "error", err)
 			wait = e.opts.PollInterval
 		}
-		for _, t := range tasks {
-			e.senders.Add(1)
-			go func(t *task) {
-				defer e.senders.Done()
-				r := e.send(e.runCtx, t)
-				e.release(t, r)
-				e.results <- r
-			}(t)
-		}
+		e.spawn(tasks)
 		wait = min(wait, e.opts.PollInterval, max(time.Until(lastRescan.Add(e.opts.RescanInterval)), time.Millisecond))
 		timer.Reset(wait)
 		select {
@@ -324,6 +319,19 @@ func (e *Engine) deliverLoop() {
 		case <-e.wakeDeliver:
 		case <-timer.C:
 		}
+	}
+}
+
+// spawn sends claimed deliveries, each in its own goroutine; results go to the flush loop.
+func (e *Engine) spawn(tasks []*task) {
+	for _, t := range tasks {
+		e.senders.Add(1)
+		go func(t *task) {
+			defer e.senders.Done()
+			r := e.send(e.runCtx, t)
+			e.release(t, r)
+			e.results <- r
+		}(t)
 	}
 }
 

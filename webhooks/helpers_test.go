@@ -138,7 +138,7 @@ type receiver struct {
 	reply   func(n int, r *http.Request, w http.ResponseWriter)
 	inNow   atomic.Int32
 	inMax   atomic.Int32
-	latency time.Duration
+	latency atomic.Int64 // a delay before answering, in nanoseconds
 }
 
 func newReceiver(t *testing.T, reply func(n int, r *http.Request, w http.ResponseWriter)) *receiver {
@@ -158,9 +158,9 @@ func newReceiver(t *testing.T, reply func(n int, r *http.Request, w http.Respons
 		rc.hits = append(rc.hits, hit{Path: r.URL.Path, ID: r.Header.Get("webhook-id"), TS: r.Header.Get("webhook-timestamp"),
 			Signature: r.Header.Get("webhook-signature"), Header: r.Header.Clone(), Body: body, At: time.Now()})
 		rc.mu.Unlock()
-		if rc.latency > 0 {
+		if d := time.Duration(rc.latency.Load()); d > 0 {
 			select {
-			case <-time.After(rc.latency):
+			case <-time.After(d):
 			case <-r.Context().Done():
 				return
 			}

@@ -19,7 +19,7 @@ func TestRateLimitAndInFlightAreRespectedWithoutBurningAttempts(t *testing.T) {
 	w := newWorld(t, webhooks.Options{PollInterval: 50 * time.Millisecond})
 	limited := newReceiver(t, nil)
 	slow := newReceiver(t, nil)
-	slow.latency = 40 * time.Millisecond
+	slow.latency.Store(int64(40 * time.Millisecond))
 	rl, _ := w.endpoint(w.w.Admin.Headers, map[string]any{"url": limited.URL, "events": []string{"qr.scanned"}, "rate_limit": 5})
 	inf, _ := w.endpoint(w.w.Admin.Headers, map[string]any{"url": slow.URL, "events": []string{"booking.created"}, "max_in_flight": 2})
 	w.engine.Start()

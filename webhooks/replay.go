@@ -1,10 +1,8 @@
 package webhooks
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -134,16 +132,4 @@ func Cleanup(app core.App, now time.Time) error {
 	_, err := app.NonconcurrentDB().NewQuery("DELETE FROM " + collections.WebhookDeliveries +
 		" WHERE status IN ('succeeded', 'dead', 'skipped') AND event_ts < {:cut}").Bind(dbx.Params{"cut": cut}).Execute()
 	return err
-}
-
-func equalJSON(a, b any) bool {
-	ja, errA := json.Marshal(a)
-	jb, errB := json.Marshal(b)
-	if errA != nil || errB != nil {
-		return reflect.DeepEqual(a, b)
-	}
-	var va, vb any
-	_ = json.Unmarshal(ja, &va)
-	_ = json.Unmarshal(jb, &vb)
-	return reflect.DeepEqual(va, vb)
 }

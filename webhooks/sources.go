@@ -123,20 +123,16 @@ func ValidateSource(app core.App, r *core.Record) error {
 
 // RecordEvent describes a record change as a domain event "<collection>.<action>". Its data is
 // {"collection", "record": the record's non-hidden fields, "changed": the fields an update changed}.
-func RecordEvent(r *core.Record, action string) platform.Event {
+func RecordEvent(r *core.Record, action string, changed []string) platform.Event {
 	data := map[string]any{"collection": r.Collection().Name, "record": publicFields(r)}
 	if action == "updated" {
-		changed := []string{}
-		orig := r.Original()
-		for _, f := range r.Collection().Fields {
-			if f.GetHidden() || f.Type() == core.FieldTypePassword || f.Type() == core.FieldTypeAutodate {
-				continue
-			}
-			if !equalJSON(orig.Get(f.GetName()), r.Get(f.GetName())) {
-				changed = append(changed, f.GetName())
+		visible := []string{}
+		for _, name := range changed {
+			if f := r.Collection().Fields.GetByName(name); f != nil && !f.GetHidden() && f.Type() != core.FieldTypePassword {
+				visible = append(visible, name)
 			}
 		}
-		data["changed"] = changed
+		data["changed"] = visible
 	}
 	contact := ""
 	if f, ok := r.Collection().Fields.GetByName("contact").(*core.RelationField); ok && f.MaxSelect <= 1 {

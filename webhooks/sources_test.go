@@ -94,7 +94,7 @@ func TestRecordChangesOfChosenCollectionsBecomeEvents(t *testing.T) {
 func TestStopHandsBackInterruptedDeliveries(t *testing.T) {
 	w := newWorld(t, webhooks.Options{})
 	rc := newReceiver(t, nil)
-	rc.latency = 2 * time.Second
+	rc.latency.Store(int64(2 * time.Second))
 	ep, _ := w.endpoint(w.w.Admin.Headers, map[string]any{"url": rc.URL, "events": []string{"*"}})
 	w.engine.Start()
 	for i := 0; i < 3; i++ {
@@ -109,7 +109,7 @@ func TestStopHandsBackInterruptedDeliveries(t *testing.T) {
 			t.Fatalf("after stop: %v", d.PublicExport())
 		}
 	}
-	rc.latency = 0
+	rc.latency.Store(int64(0))
 	if n := w.runDue(); n != 3 {
 		t.Fatalf("after restart: %d sent", n)
 	}

@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -101,11 +100,4 @@ func BenchmarkAIChatReplyOverhead(b *testing.B) {
 func percentileMs(d []time.Duration, p float64) float64 {
 	slices.Sort(d)
 	return float64(d[min(len(d)-1, int(float64(len(d))*p))].Microseconds()) / 1000
-}
-
-// cpuTime is the process's user+system CPU time.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

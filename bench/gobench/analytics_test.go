@@ -1,0 +1,146 @@
+package gobench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/playgram/playgram/analytics"
+	ia "github.com/playgram/playgram/internal/analytics"
+	"github.com/playgram/playgram/internal/testutil"
+	"github.com/pocketbase/pocketbase/core"
+)
+
+// BenchmarkAnalytics loads ANALYTICS_EVENTS events (default 1,000,000) into one workspace with the generator,
+// folds them into the rollup, and times each question uncached (the cache would answer repeats in
+// microseconds). Run: ANALYTICS_EVENTS=1000000 go test ./bench/gobench -run '^$' -bench Analytics -benchtime 5x
+func BenchmarkAnalytics(b *testing.B) {
+	n := 1_000_000
+	if s := os.Getenv("ANALYTICS_EVENTS"); s != "" {
+		n, _ = strconv.Atoi(s)
+	}
+	app := testutil.NewWorldApp(b)
+	defer app.Cleanup()
+	w := testutil.TheWorld(b)
+	end := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	t0 := time.Now()
+	if _, err := analytics.Generate(app, w.Acme, analytics.GenerateOptions{Events: n, Days: 365, End: end, Seed: 1}); err != nil {
+		b.Fatal(err)
+	}
+	gen := time.Since(t0)
+	t0 = time.Now()
+	if _, err := analytics.RunRollup(context.Background(), app); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("%d events: generated in %v (%.0f/s), rolled up in %v", n, gen.Round(time.Millisecond), float64(n)/gen.Seconds(), time.Since(t0).Round(time.Millisecond))
+	b.Logf("ran ANALYZE; cached answers skipped: every operation below recomputes")
+	loc := analytics.Location(app, w.Acme)
+	year, _ := ia.Buckets(end.AddDate(-1, 0, 0), end, ia.Daily, loc)
+	month, _ := ia.Buckets(end.AddDate(0, 0, -30), end, ia.Daily, loc)
+	quarterWeeks, _ := ia.Buckets(end.AddDate(0, 0, -90), end, ia.Weekly, loc)
+	hours, _ := ia.Buckets(end.AddDate(0, 0, -7), end, ia.Hourly, loc)
+	metric := func(name string, def analytics.MetricDef, bs []ia.Bucket) {
+		b.Run(name, func(b *testing.B) {
+			timed(b, func() error { _, err := analytics.Series(app, w.Acme, def, bs, loc); return err })
+		})
+	}
+	kpi := func(k string) analytics.MetricDef { return analytics.KPIs[k] }
+	metric("metric/scans_365_days", kpi("scans"), year)
+	metric("metric/messages_365_days", analytics.MetricDef{Types: []string{"manychat.message"}, Agg: ia.AggCount}, year)
+	metric("metric/active_contacts_30_days", kpi("active_contacts"), month)
+	metric("metric/active_contacts_365_days", kpi("active_contacts"), year)
+	metric("metric/engagement_rate_13_weeks", kpi("engagement_rate"), quarterWeeks)
+	metric("metric/revenue_365_days", kpi("revenue"), year)
+	metric("metric/purchase_p90_instagram_365_days", analytics.MetricDef{Types: []string{analytics.PurchaseType}, Agg: ia.AggP90, Field: "value",
+		Filters: []analytics.Filter{{Field: "channel", Op: "eq", Value: "instagram"}}}, year)
+	metric("metric/unique_scanners_hourly_7_days", analytics.MetricDef{Types: []string{"qr.scanned"}, Agg: ia.AggUnique}, hours)
+	funnel := func(name string, order ia.Order, days int) {
+		b.Run(name, func(b *testing.B) {
+			q := analytics.FunnelQuery{Steps: []analytics.FunnelStep{{Type: "qr.scanned"}, {Type: "booking.created"}, {Type: analytics.PurchaseType}},
+				From: end.AddDate(0, 0, -days), To: end, Window: 7 * 24 * time.Hour, Order: order}
+			timed(b, func() error { _, err := analytics.Funnel(app, w.Acme, q); return err })
+		})
+	}
+	funnel("funnel/3_steps_sequential_90_days", ia.Sequential, 90)
+	funnel("funnel/3_steps_sequential_365_days", ia.Sequential, 365)
+	funnel("funnel/3_steps_any_90_days", ia.Any, 90)
+	funnel("funnel/3_steps_strict_30_days", ia.Strict, 30)
+	b.Run("retention/12_weekly_cohorts", func(b *testing.B) {
+		from := ia.StartOf(end.AddDate(0, 0, -12*7), ia.Weekly, loc)
+		q := analytics.RetentionQuery{CohortEvent: "contact.created", ReturnEvent: "qr.scanned", Period: ia.Weekly, Periods: 12, From: from, To: end, Mode: ia.On}
+		timed(b, func() error { _, err := analytics.Retention(app, w.Acme, q, loc, end); return err })
+	})
+	b.Run("heatmap/all_365_days", func(b *testing.B) {
+		timed(b, func() error {
+			_, err := analytics.Heatmap(app, w.Acme, nil, end.AddDate(-1, 0, 0), end, loc)
+			return err
+		})
+	})
+	b.Run("attribution/last_touch_90_days", func(b *testing.B) {
+		q := analytics.AttributionQuery{Model: ia.LastTouch, Window: 30 * 24 * time.Hour, From: end.AddDate(0, 0, -90), To: end}
+		timed(b, func() error { _, err := analytics.Attribution(app, w.Acme, q); return err })
+	})
+}
+
+// cpuTime is this process's user+system CPU time. The benchmark host is shared, so next to wall time per
+// operation the benchmarks report CPU milliseconds per operation, which other processes do not inflate.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// timed runs fn b.N times and reports CPU ms/op next to ns/op.
+func timed(b *testing.B, fn func() error) {
+	b.ResetTimer()
+	c0 := cpuTime()
+	for i := 0; i < b.N; i++ {
+		if err := fn(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64((cpuTime()-c0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+}
+
+// BenchmarkIngestBatch posts batches of 1,000 events through POST /api/v1/events (the full router, an events
+// key, subscriber ids resolved to contacts) and reports events per second.
+func BenchmarkIngestBatch(b *testing.B) {
+	app := testutil.NewWorldApp(b)
+	defer app.Cleanup()
+	w := testutil.TheWorld(b)
+	key, _ := testutil.APIKey(b, app, mustWorkspace(b, app, w.Acme), "events")
+	h := testutil.Handler(b, app)
+	var sb strings.Builder
+	sb.WriteString(`{"events":[`)
+	for i := 0; i < 1000; i++ {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		fmt.Fprintf(&sb, `{"type":"purchase","subscriber_id":"%d","data":{"value":%d,"currency":"EUR","campaign":"c%d"}}`, 1000+i%100, i, i%5)
+	}
+	sb.WriteString(`]}`)
+	body := sb.String()
+	t0, c0 := time.Now(), cpuTime()
+	timed(b, func() error {
+		res := testutil.Do(h, "POST", "/api/v1/events", body, testutil.Bearer(key))
+		if res.Status != 200 || !strings.Contains(res.Body, `"accepted":1000`) {
+			return fmt.Errorf("%d %s", res.Status, res.Body[:min(len(res.Body), 300)])
+		}
+		return nil
+	})
+	b.ReportMetric(float64(b.N*1000)/time.Since(t0).Seconds(), "events/s")
+	b.ReportMetric(float64(b.N*1000)/(cpuTime()-c0).Seconds(), "events/cpu-s")
+}
+
+func mustWorkspace(b *testing.B, app core.App, id string) *core.Record {
+	ws, err := app.FindRecordById("workspaces", id)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return ws
+}
