@@ -52,24 +52,24 @@ func (s *Service) ReplyForManychat(p *Prepared) (ManychatReply, error) {
 		}
 		done <- result{out, err}
 	}()
-	timer := time.NewTimer(s.HoldAfter)
-	defer timer.Stop()
-	select {
-	case r := <-done:
+	answer := func(r result) (ManychatReply, error) {
 		if r.err != nil {
 			return ManychatReply{}, r.err
 		}
 		return ManychatReply{Text: r.out.Text, Outcome: r.out}, nil
+	}
+	timer := time.NewTimer(s.HoldAfter)
+	defer timer.Stop()
+	select {
+	case r := <-done:
+		return answer(r)
 	case <-timer.C:
 	}
 	mu.Lock()
 	defer mu.Unlock()
 	select {
-	case r := <-done:
-		if r.err != nil {
-			return ManychatReply{}, r.err
-		}
-		return ManychatReply{Text: r.out.Text, Outcome: r.out}, nil
+	case r := <-done: // finished while the timer fired
+		return answer(r)
 	default:
 		held = true
 		return ManychatReply{Text: HoldingText, Held: true}, nil
