@@ -43,7 +43,7 @@ func Register(app core.App, svc *platform.Services) *Service {
 		if err := job.Decode(&p); err != nil {
 			return err
 		}
-		return s.Classify(ctx, p.Message)
+		return s.ClassifySentiment(ctx, p.Message)
 	})
 	svc.Jobs.Handle(KindDeliver, func(ctx context.Context, app core.App, job *jobs.Job) error {
 		var p struct {
@@ -86,10 +86,10 @@ func (s *Service) setDelivery(id, delivery string) {
 		Bind(dbx.Params{"d": delivery, "id": id, "now": time.Now().UTC().Format("2006-01-02 15:04:05.000Z")}).Execute()
 }
 
-// Classify labels an inbound message positive, neutral or negative with a score, through the tool's model
+// ClassifySentiment labels an inbound message positive, neutral or negative with a score, through the tool's model
 // and a strict json_schema answer, and stores it on the message (its usage and cost too). A rate limit or
 // server error retries the job; an answer that breaks the schema is stored as sentiment_error, not retried.
-func (s *Service) Classify(ctx context.Context, messageID string) error {
+func (s *Service) ClassifySentiment(ctx context.Context, messageID string) error {
 	m, err := s.app.FindRecordById(collections.AIMessages, messageID)
 	if err != nil {
 		return jobs.Permanent(err)
