@@ -121,15 +121,21 @@ func (s *Service) Prepare(in Inbound, now time.Time) (*Prepared, error) {
 	if err != nil {
 		return nil, err
 	}
-	if b := in.Tool.Config.MonthlyBudgetUSD; b > 0 {
-		spent, err := MonthSpend(s.app, in.Tool.Workspace(), in.Tool.ID(), now)
+	return p, s.pack(p, now)
+}
+
+// pack checks the budget and packs the context of a stored inbound message.
+func (s *Service) pack(p *Prepared, now time.Time) error {
+	t, text := p.Tool, p.UserMessage.GetString("content")
+	if b := t.Config.MonthlyBudgetUSD; b > 0 {
+		spent, err := MonthSpend(s.app, t.Workspace(), t.ID(), now)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		p.Spent = spent
 		if spent >= b {
 			p.Skip = collections.AIStatusBudget
-			return p, nil
+			return nil
 		}
 	}
 	// The two reads are independent: run them side by side on the read pool.
@@ -138,18 +144,46 @@ func (s *Service) Prepare(in Inbound, now time.Time) (*Prepared, error) {
 	searched := make(chan struct{})
 	go func() {
 		defer close(searched)
-		knowledge, kerr = SearchKnowledge(s.app, in.Tool.ID(), in.Text, knowledgeLimit)
+		knowledge, kerr = SearchKnowledge(s.app, t.ID(), text, knowledgeLimit)
 	}()
 	history, err := loadHistory(s.app, p.Conversation.Id, p.UserMessage.Id)
 	<-searched
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if kerr != nil {
-		return nil, kerr
+		return kerr
 	}
-	p.Packed = aichat.Pack(in.Tool.Config.SystemPrompt, knowledge, history, in.Text, in.Tool.Config.ContextTokens)
-	return p, nil
+	p.Packed = aichat.Pack(t.Config.SystemPrompt, knowledge, history, text, t.Config.ContextTokens)
+	return nil
+}
+
+// Resume prepares a stored inbound message again (for a reply lost with its process): the history is the
+// conversation's messages before it.
+func (s *Service) Resume(messageID string, now time.Time) (*Prepared, error) {
+	m, err := s.app.FindRecordById(collections.AIMessages, messageID)
+	if err != nil {
+		return nil, err
+	}
+	toolRec, err := s.app.FindRecordById(collections.Tools, m.GetString("tool"))
+	if err != nil {
+		return nil, err
+	}
+	t, err := ToolFromRecord(toolRec)
+	if err != nil {
+		return nil, err
+	}
+	conv, err := s.app.FindRecordById(collections.AIConversations, m.GetString("conversation"))
+	if err != nil {
+		return nil, err
+	}
+	p := &Prepared{Tool: t, Conversation: conv, UserMessage: m, Started: now}
+	if id := m.GetString("contact"); id != "" {
+		if p.Contact, err = s.app.FindRecordById(collections.Contacts, id); err != nil {
+			return nil, err
+		}
+	}
+	return p, s.pack(p, now)
 }
 
 func conversationFor(tx core.App, in Inbound, now time.Time) (*core.Record, error) {
@@ -441,6 +475,7 @@ func (s *Service) Finish(p *Prepared, out *Outcome, delivery string, now time.Ti
 		m.Set("conversation", p.Conversation.Id)
 		m.Set("contact", p.UserMessage.GetString("contact"))
 		m.Set("role", "assistant")
+		m.Set("reply_to", p.UserMessage.Id)
 		m.Set("content", out.Text)
 		m.Set("tokens", aichat.MessageTokens(out.Text))
 		m.Set("status", out.Status)

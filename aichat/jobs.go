@@ -24,6 +24,9 @@ const (
 	KindSentiment = "ai.sentiment"
 	// KindDeliver sends a held reply through Manychat's sendContent.
 	KindDeliver = "ai.deliver"
+	// KindResume answers a held message whose reply was never stored (its process stopped while the model
+	// was answering): it runs after the reply timeout and does nothing when the reply exists.
+	KindResume = "ai.resume"
 )
 
 // Register makes the service, stores it on the app and binds the job kinds; boot.Register calls it.
@@ -45,6 +48,15 @@ func Register(app core.App, svc *platform.Services) *Service {
 		}
 		return s.ClassifySentiment(ctx, p.Message)
 	})
+	svc.Jobs.Handle(KindResume, func(ctx context.Context, app core.App, job *jobs.Job) error {
+		var p struct {
+			Message string `json:"message"`
+		}
+		if err := job.Decode(&p); err != nil {
+			return err
+		}
+		return s.resume(ctx, p.Message)
+	})
 	svc.Jobs.Handle(KindDeliver, func(ctx context.Context, app core.App, job *jobs.Job) error {
 		var p struct {
 			Message string `json:"message"`
@@ -59,6 +71,21 @@ func Register(app core.App, svc *platform.Services) *Service {
 		return err
 	})
 	return s
+}
+
+// resume stores and delivers the reply to a held message if it was lost.
+func (s *Service) resume(ctx context.Context, messageID string) error {
+	if _, err := s.app.FindFirstRecordByFilter(collections.AIMessages, "reply_to = {:m}", dbx.Params{"m": messageID}); err == nil {
+		return nil // answered (and queued for delivery) by the process that held it
+	}
+	p, err := s.Resume(messageID, time.Now())
+	if err != nil {
+		return jobs.Permanent(err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.ReplyTimeout)
+	defer cancel()
+	out := s.Run(ctx, p, Hooks{})
+	return s.Finish(p, out, DeliveryHeld, time.Now())
 }
 
 // SeedPrices fills a new ai_chat tool's "prices" config with the default table (aichat.DefaultPrices, as of

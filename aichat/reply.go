@@ -2,6 +2,8 @@ package aichat
 
 import (
 	"context"
+
+	"github.com/playgram/playgram/jobs"
 	"sync"
 	"time"
 )
@@ -72,6 +74,11 @@ func (s *Service) ReplyForManychat(p *Prepared) (ManychatReply, error) {
 		return answer(r)
 	default:
 		held = true
+		// Should this process stop before the reply is stored, a job answers the message later.
+		if _, err := jobs.Enqueue(s.app, jobs.New{Kind: KindResume, Workspace: p.Tool.Workspace(), MaxAttempts: 3,
+			Payload: map[string]any{"message": p.UserMessage.Id}, RunAt: time.Now().Add(s.ReplyTimeout + time.Minute)}); err != nil {
+			s.app.Logger().Error("queueing the AI reply safety job failed", "message", p.UserMessage.Id, "error", err)
+		}
 		return ManychatReply{Text: HoldingText, Held: true}, nil
 	}
 }

@@ -64,6 +64,7 @@ func init() {
 			&core.RelationField{Name: "contact", CollectionId: contacts.Id, MaxSelect: 1},
 			&core.SelectField{Name: "role", Required: true, MaxSelect: 1, Values: []string{"user", "assistant"}},
 			&core.TextField{Name: "content", Max: 100_000},
+			&core.TextField{Name: "reply_to", Max: 15}, // an assistant message: the customer message it answers
 			&core.NumberField{Name: "tokens", OnlyInt: true, Min: ptrFloat(0)},
 			&core.SelectField{Name: "status", MaxSelect: 1, Values: []string{
 				collections.AIStatusOK, collections.AIStatusPending, collections.AIStatusFallback, collections.AIStatusBudget, collections.AIStatusRateLimited}},
@@ -89,6 +90,7 @@ func init() {
 		msgs.AddIndex("idx_ai_messages_workspace_created", false, "workspace, created", "")
 		msgs.AddIndex("idx_ai_messages_workspace_sentiment", false, "workspace, sentiment, created", "sentiment != ''")
 		msgs.AddIndex("idx_ai_messages_contact", false, "contact, created", "contact != ''")
+		msgs.AddIndex("idx_ai_messages_reply_to", false, "reply_to", "reply_to != ''")
 		withRules(msgs, collections.MemberReadOnly())
 		if err := app.Save(msgs); err != nil {
 			return err

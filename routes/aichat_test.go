@@ -16,6 +16,7 @@ import (
 	fakeai "github.com/playgram/playgram/internal/fakes/openai"
 	"github.com/playgram/playgram/internal/testutil"
 	"github.com/playgram/playgram/jobs"
+	"github.com/playgram/playgram/platform"
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 )
@@ -483,5 +484,38 @@ func TestAIChatAsSuperuserAndKey(t *testing.T) {
 	}
 	if res := env.do("POST", "/api/v1/ai/"+env.tool.Id+"/chat", `{"text":"x"}`, testutil.Bearer(env.w.ManychatKey)); res.Status != 403 {
 		t.Fatalf("manychat key on the dashboard route: %d", res.Status)
+	}
+}
+
+func TestAIHeldReplyLostWithItsProcessIsResumed(t *testing.T) {
+	env := newAIEnv(t, nil)
+	mc := newManychatFake(t)
+	env.svc.Services().Config.ManychatBaseURL = mc.URL
+	sub := mc.AddSubscriber(fakemc.Subscriber{FirstName: "Lu"})
+	setWorkspaceSecret(t, env, "manychat_token", mc.Token)
+	// The message was stored and held, then the process stopped before the model answered.
+	tool, _ := aichat.LoadTool(env.app, env.acme.Id, env.tool.Id)
+	contact, _ := platform.ResolveContact(env.app, env.acme.Id, platform.ContactRef{SubscriberID: fmt.Sprint(sub)}, nil)
+	p, err := env.svc.Prepare(aichat.Inbound{Tool: tool, Contact: contact, Channel: aichat.ChannelManychat, Text: "Are you open?"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := jobs.Enqueue(env.app, jobs.New{Kind: aichat.KindResume, Workspace: env.acme.Id, Payload: map[string]any{"message": p.UserMessage.Id}}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ { // resume, then deliver (and the sentiment job)
+		jobs.RunnerOf(env.app).RunDue(context.Background())
+	}
+	sent := mc.SentContent()
+	if len(sent) != 1 || !strings.Contains(string(sent[0].Data), "You said: Are you open?") {
+		t.Fatalf("sent %v", sent)
+	}
+	// A reply that exists is not made again.
+	if _, err := jobs.Enqueue(env.app, jobs.New{Kind: aichat.KindResume, Workspace: env.acme.Id, Payload: map[string]any{"message": p.UserMessage.Id}}); err != nil {
+		t.Fatal(err)
+	}
+	jobs.RunnerOf(env.app).RunDue(context.Background())
+	if n := len(env.messages("reply_to = {:m}", dbx.Params{"m": p.UserMessage.Id})); n != 1 || len(mc.SentContent()) != 1 {
+		t.Fatalf("replies %d, sent %d", n, len(mc.SentContent()))
 	}
 }
