@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/playgram/playgram/internal/dbtime"
 	"net/http"
 	"slices"
 	"strconv"
@@ -160,14 +161,8 @@ type Hold struct {
 	Start, Until         time.Time
 }
 
-// DateLayout is how PocketBase stores dates.
-const DateLayout = types.DefaultDateLayout
-
-// DBTime formats t as PocketBase stores dates, for SQL comparisons.
-func DBTime(t time.Time) string { return t.UTC().Format(DateLayout) }
-
 func parseDBTime(s string) time.Time {
-	t, err := time.Parse(DateLayout, s)
+	t, err := time.Parse(dbtime.Layout, s)
 	if err != nil {
 		d, _ := types.ParseDateTime(s)
 		return d.Time()
@@ -321,7 +316,7 @@ func LoadSchedule(app core.App, q ScheduleQuery) (*Schedule, error) {
 	rows, err := app.DB().NewQuery(`SELECT ` + cols + ` FROM bookings
 		WHERE helper IN (` + placeholders(len(ids)) + `) AND [[start]] >= {:from} AND [[start]] < {:to}
 		AND status NOT IN ('cancelled', 'rejected') AND id != {:ignore}` + group).
-		Bind(inParams(ids, dbx.Params{"from": DBTime(from.Add(-pad)), "to": DBTime(to.Add(pad)), "ignore": ignore})).Rows()
+		Bind(inParams(ids, dbx.Params{"from": dbtime.Format(from.Add(-pad)), "to": dbtime.Format(to.Add(pad)), "ignore": ignore})).Rows()
 	if err != nil {
 		return nil, err
 	}
@@ -349,7 +344,7 @@ func LoadSchedule(app core.App, q ScheduleQuery) (*Schedule, error) {
 	}
 	if err := app.DB().NewQuery(`SELECT id, offer_helper, tool, contact, offer_start, hold_until FROM waitlist
 		WHERE offer_helper IN (` + placeholders(len(ids)) + `) AND status = 'offered' AND hold_until > {:now}`).
-		Bind(inParams(ids, dbx.Params{"now": DBTime(time.Now())})).All(&holds); err != nil {
+		Bind(inParams(ids, dbx.Params{"now": dbtime.Format(time.Now())})).All(&holds); err != nil {
 		return nil, err
 	}
 	for _, h := range holds {
@@ -493,7 +488,7 @@ func SlotKey(helper string, start time.Time, seat int) string {
 func FreeSeat(app core.App, helper string, start time.Time, seats int) (int, bool, error) {
 	var keys []string
 	err := app.DB().NewQuery("SELECT slot_key FROM bookings WHERE helper = {:h} AND [[start]] = {:s} AND slot_key != ''").
-		Bind(dbx.Params{"h": helper, "s": DBTime(start)}).Column(&keys)
+		Bind(dbx.Params{"h": helper, "s": dbtime.Format(start)}).Column(&keys)
 	if err != nil {
 		return 0, false, err
 	}

@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"database/sql"
 	"errors"
 	"fmt"
 	"regexp"
@@ -47,12 +48,18 @@ func ResolveContact(app core.App, workspace string, ref ContactRef, defaults map
 	if ref.SubscriberID == "" {
 		return nil, ErrContactNotFound
 	}
-	c, err := app.FindFirstRecordByFilter(collections.Contacts, "workspace = {:ws} && subscriber_id = {:sid}", dbx.Params{"ws": workspace, "sid": ref.SubscriberID})
+	coll, err := app.FindCachedCollectionByNameOrId(collections.Contacts)
+	if err != nil {
+		return nil, err
+	}
+	// The repeated "subscriber_id != ''" lets SQLite use the partial unique index on (workspace, subscriber_id).
+	c := core.NewRecord(coll)
+	err = app.RecordQuery(coll).AndWhere(dbx.NewExp("workspace = {:ws} AND subscriber_id = {:sid} AND subscriber_id != ''",
+		dbx.Params{"ws": workspace, "sid": ref.SubscriberID})).Limit(1).One(c)
 	if err == nil {
 		return c, nil
 	}
-	coll, err := app.FindCachedCollectionByNameOrId(collections.Contacts)
-	if err != nil {
+	if !errors.Is(err, sql.ErrNoRows) {
 		return nil, err
 	}
 	c = core.NewRecord(coll)

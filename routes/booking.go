@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/playgram/playgram/crm"
+	"github.com/playgram/playgram/internal/dbtime"
 	"html/template"
 	"net/http"
 	"net/mail"
@@ -631,10 +633,14 @@ func (b *bookingAPI) book(tx core.App, ws string, nb newBooking, now time.Time) 
 	if err := emit(tx, rec, "booking.created", nb.actor, eventData(rec)); err != nil {
 		return nil, "", err
 	}
+	// A booking is an interaction of its contact (daily counters, engagement score).
+	if err := crm.CountInteraction(tx, rec.GetString("workspace"), contact.Id, crm.InteractionBooking, now); err != nil {
+		return nil, "", err
+	}
 	// A waitlist offer of this slot for this contact is now taken.
 	if _, err := tx.DB().NewQuery(`UPDATE waitlist SET status = 'booked', booking = {:b}, updated = {:now}
 		WHERE contact = {:c} AND tool = {:t} AND status = 'offered' AND offer_start = {:s}`).
-		Bind(dbx.Params{"b": rec.Id, "now": jobs.DBTime(now), "c": contact.Id, "t": nb.tool.ID, "s": jobs.DBTime(slot.Start)}).Execute(); err != nil {
+		Bind(dbx.Params{"b": rec.Id, "now": dbtime.Format(now), "c": contact.Id, "t": nb.tool.ID, "s": dbtime.Format(slot.Start)}).Execute(); err != nil {
 		return nil, "", err
 	}
 	manage := b.manageURL(rec, token)
@@ -1475,7 +1481,7 @@ func (b *bookingAPI) takeOffer(e *core.RequestEvent) error {
 	err = e.App.RunInTransaction(func(tx core.App) error {
 		if c := findContact(tx, o.Workspace, ref); c != nil {
 			existing, err := tx.FindFirstRecordByFilter(collections.Bookings, "contact = {:c} && tool = {:t} && start = {:s} && (status = 'pending' || status = 'confirmed')",
-				dbx.Params{"c": c.Id, "t": tool.ID, "s": jobs.DBTime(start)})
+				dbx.Params{"c": c.Id, "t": tool.ID, "s": dbtime.Format(start)})
 			if err == nil {
 				rec = existing
 				return nil
@@ -1833,7 +1839,7 @@ func (b *bookingAPI) calendar(e *core.RequestEvent) error {
 	if err != nil {
 		return err
 	}
-	params := dbx.Params{"ws": ws, "from": jobs.DBTime(from), "early": jobs.DBTime(from.Add(-25 * time.Hour)), "to": jobs.DBTime(to)}
+	params := dbx.Params{"ws": ws, "from": dbtime.Format(from), "early": dbtime.Format(from.Add(-25 * time.Hour)), "to": dbtime.Format(to)}
 	where := "workspace = {:ws} AND [[start]] >= {:early} AND [[start]] < {:to} AND [[end]] > {:from}"
 	if h := q.Get("helper"); h != "" {
 		if _, ok := helpers[h]; !ok {
@@ -1882,8 +1888,8 @@ func (b *bookingAPI) calendar(e *core.RequestEvent) error {
 	}
 	out := make([]map[string]any, len(rows))
 	for i, r := range rows {
-		start, _ := time.Parse(jobs.DateLayout, r.Start)
-		end, _ := time.Parse(jobs.DateLayout, r.End)
+		start := dbtime.Parse(r.Start)
+		end := dbtime.Parse(r.End)
 		out[i] = map[string]any{"id": r.ID, "status": r.Status,
 			"start": start.UTC().Format(time.RFC3339), "end": end.UTC().Format(time.RFC3339),
 			"local_start": start.In(loc).Format(time.RFC3339), "local_end": end.In(loc).Format(time.RFC3339),
@@ -1914,7 +1920,7 @@ func (b *bookingAPI) feed(e *core.RequestEvent) error {
 	now := time.Now()
 	var rows []*core.Record
 	rows, err = e.App.FindRecordsByFilter(collections.Bookings, "helper = {:h} && start >= {:from} && start < {:to}", "start,id", 10000, 0,
-		dbx.Params{"h": helper.Id, "from": jobs.DBTime(now.Add(-feedPast)), "to": jobs.DBTime(now.Add(feedAhead))})
+		dbx.Params{"h": helper.Id, "from": dbtime.Format(now.Add(-feedPast)), "to": dbtime.Format(now.Add(feedAhead))})
 	if err != nil {
 		return err
 	}

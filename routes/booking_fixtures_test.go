@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/playgram/playgram/internal/dbtime"
 	"net/http"
 	"strings"
 	"testing"
@@ -127,7 +128,7 @@ func (bw *bookingWorld) runJobs() {
 func (bw *bookingWorld) makeDue(kind string) {
 	bw.t.Helper()
 	if _, err := bw.app.NonconcurrentDB().NewQuery("UPDATE jobs SET run_at = {:now} WHERE kind = {:k} AND status = 'queued'").
-		Bind(dbx.Params{"now": jobs.DBTime(time.Now().Add(-time.Second)), "k": kind}).Execute(); err != nil {
+		Bind(dbx.Params{"now": dbtime.Format(time.Now().Add(-time.Second)), "k": kind}).Execute(); err != nil {
 		bw.t.Fatal(err)
 	}
 }

@@ -2,6 +2,7 @@ package routes_test
 
 import (
 	"fmt"
+	"github.com/playgram/playgram/internal/dbtime"
 	"net/url"
 	"strings"
 	"sync"
@@ -226,7 +227,7 @@ func TestConcurrentRequestsForOneSeatGiveOneBooking(t *testing.T) {
 	if created != 1 || conflicts != n-1 {
 		t.Fatalf("created %d, conflicts %d", created, conflicts)
 	}
-	if got := bw.count(collections.Bookings, "helper = {:h} && start = {:s}", dbx.Params{"h": anna, "s": jobs.DBTime(start)}); got != 1 {
+	if got := bw.count(collections.Bookings, "helper = {:h} && start = {:s}", dbx.Params{"h": anna, "s": dbtime.Format(start)}); got != 1 {
 		t.Fatalf("%d bookings in the slot", got)
 	}
 	if got := bw.count(collections.Events, "type = 'booking.created'", nil); got != 1 {

@@ -1,6 +1,7 @@
 package routes_test
 
 import (
+	"github.com/playgram/playgram/internal/dbtime"
 	"net/url"
 	"strings"
 	"testing"
@@ -115,7 +116,7 @@ func TestWaitlistOffersAFreedSlotInOrderWithAHold(t *testing.T) {
 	if got := strings.Join(to, ", "); !strings.Contains(got, "c@example.com Confirmed") || !strings.Contains(got, "d@example.com A time opened up") {
 		t.Fatalf("emails after B cancelled: %v", got)
 	}
-	past := jobs.DBTime(time.Now().Add(-time.Minute).Truncate(time.Second))
+	past := dbtime.Format(time.Now().Add(-time.Minute).Truncate(time.Second))
 	if _, err := bw.app.NonconcurrentDB().NewQuery("UPDATE waitlist SET hold_until = {:p} WHERE id = {:id}").Bind(dbx.Params{"p": past, "id": de.Id}).Execute(); err != nil {
 		t.Fatal(err)
 	}
