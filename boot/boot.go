@@ -8,6 +8,7 @@ import (
 	"github.com/playgram/playgram/internal/dbtime"
 	"time"
 
+	"github.com/playgram/playgram/aichat"
 	"github.com/playgram/playgram/analytics"
 	"github.com/playgram/playgram/crm"
 	"github.com/playgram/playgram/hooks"
@@ -77,6 +78,7 @@ func Register(app core.App, cfg platform.Config) (*platform.Services, error) {
 	crm.Register(app, svc)
 	social.Register(app, svc)
 	analytics.Register(app, svc)
+	aichat.Register(app, svc)
 
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 		if svc.Config.PublicURL == "" && se.Server != nil {

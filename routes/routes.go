@@ -23,6 +23,7 @@ func Register(app core.App, svc *platform.Services, hub *verify.Hub) {
 		registerCRM(v1, svc)
 		registerSocial(v1, svc)
 		registerAnalytics(v1, svc)
+		registerAIChat(app, v1, svc)
 		registerStatic(se.Router)
 		return se.Next()
 	})

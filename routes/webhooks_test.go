@@ -325,4 +325,18 @@ func TestDeliveryLogsStayInTheirWorkspace(t *testing.T) {
 	if res := testutil.Do(h, "POST", "/api/v1/webhooks/deliveries/"+d.Id+"/replay", "", w.GlobexAdmin.Headers); res.Status != 404 {
 		t.Errorf("replay of another workspace's delivery: %d", res.Status)
 	}
+
+	// Logs go with their endpoint, and with their workspace.
+	if res := testutil.Do(h, "DELETE", "/api/collections/webhook_endpoints/records/"+d.GetString("endpoint"), "", w.Admin.Headers); res.Status != 204 {
+		t.Fatalf("delete endpoint: %d %s", res.Status, res.Body)
+	}
+	globex, _ := app.FindRecordById(collections.Workspaces, w.Globex)
+	if err := app.Delete(globex); err != nil {
+		t.Fatal(err)
+	}
+	for _, coll := range []string{collections.WebhookDeliveries, collections.WebhookAttempts} {
+		if n, _ := app.CountRecords(coll); n != 0 {
+			t.Errorf("%s left behind: %d", coll, n)
+		}
+	}
 }

@@ -120,9 +120,53 @@ func Demo(app core.App) (Credentials, error) {
 				return fmt.Errorf("tool %s: %w", t.name, err)
 			}
 		}
-		return nil
+		return demoHelper(tx, ws, actor)
 	})
 	return creds, err
+}
+
+// demoHelper gives the demo's booking tool someone to book: weekdays 09:00–17:00 with a lunch break.
+func demoHelper(tx core.App, ws *core.Record, actor platform.Actor) error {
+	if n, err := tx.CountRecords(collections.Helpers, dbx.HashExp{"workspace": ws.Id}); err != nil || n > 0 {
+		return err
+	}
+	tool, err := tx.FindFirstRecordByFilter(collections.Tools, "workspace = {:ws} && type = 'booking'", dbx.Params{"ws": ws.Id})
+	if err != nil {
+		return err
+	}
+	helpers, err := tx.FindCollectionByNameOrId(collections.Helpers)
+	if err != nil {
+		return err
+	}
+	h := core.NewRecord(helpers)
+	h.Set("workspace", ws.Id)
+	h.Set("name", "Alex (demo)")
+	h.Set("email", "alex@demo.playgram.local")
+	h.Set("timezone", ws.GetString("timezone"))
+	h.Set("active", true)
+	h.Set("tools", []string{tool.Id})
+	platform.WithActor(h, actor)
+	if err := tx.Save(h); err != nil {
+		return fmt.Errorf("helper: %w", err)
+	}
+	availability, err := tx.FindCollectionByNameOrId(collections.Availability)
+	if err != nil {
+		return err
+	}
+	for weekday := 1; weekday <= 5; weekday++ {
+		a := core.NewRecord(availability)
+		a.Set("workspace", ws.Id)
+		a.Set("helper", h.Id)
+		a.Set("weekday", weekday)
+		a.Set("start", "09:00")
+		a.Set("end", "17:00")
+		a.Set("breaks", []map[string]string{{"start": "12:00", "end": "13:00"}})
+		platform.WithActor(a, actor)
+		if err := tx.Save(a); err != nil {
+			return fmt.Errorf("availability: %w", err)
+		}
+	}
+	return nil
 }
 
 // IsEmpty reports whether the data dir holds no workspace yet: a first start.
