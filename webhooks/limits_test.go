@@ -128,11 +128,14 @@ func TestStatsMatchWhatWasDelivered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	total := int64(0)
+	// The attempts were all made just now: one hourly bucket holds all 7 (which one depends on the minute the
+	// test runs in, since the window ends a minute ahead).
+	total, fullest := int64(0), int64(0)
 	for _, h := range s.Hourly {
 		total += h.Attempts
+		fullest = max(fullest, h.Attempts)
 	}
-	if len(s.Hourly) < 3 || total != 7 || s.Hourly[len(s.Hourly)-1].Attempts != 7 {
+	if len(s.Hourly) < 3 || total != 7 || fullest != 7 {
 		t.Fatalf("hourly histogram: %+v", s.Hourly)
 	}
 	future := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
