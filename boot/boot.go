@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/playgram/playgram/crm"
+	"github.com/playgram/playgram/exports"
 	"github.com/playgram/playgram/hooks"
 	"github.com/playgram/playgram/internal/outbound"
 	"github.com/playgram/playgram/internal/secretbox"
@@ -75,6 +76,7 @@ func Register(app core.App, cfg platform.Config) (*platform.Services, error) {
 	verify.Register(app, svc, hub)
 	crm.Register(app, svc)
 	social.Register(app, svc)
+	exports.Register(app, svc)
 
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 		if svc.Config.PublicURL == "" && se.Server != nil {

@@ -22,6 +22,7 @@ func Register(app core.App, svc *platform.Services, hub *verify.Hub) {
 		registerWebhooks(v1, svc)
 		registerCRM(v1, svc)
 		registerSocial(v1, svc)
+		registerExports(v1, svc)
 		registerStatic(se.Router)
 		return se.Next()
 	})
