@@ -217,11 +217,35 @@ func Run(ctx context.Context, app core.App, id string) error {
 		if err := tx.Save(rec); err != nil {
 			return err
 		}
-		return platform.Audit(tx, actor, rec.GetString("workspace"), "export.created", collections.Exports, rec.Id, nil, map[string]any{
-			"dataset": q.Dataset.Name, "format": format, "filter": q.Filter, "fields": columnKeys(q.Columns), "consent": q.Consent,
-			"rows": res.Rows, "purpose": rec.GetString("purpose"), "sha256": res.SHA256, "size": res.Size,
-		})
+		return auditExport(tx, actor, rec.Id, q, format, rec.GetString("purpose"), res)
 	})
+}
+
+// auditExport is the one audit row every export writes, from the API or the CLI.
+func auditExport(tx core.App, actor platform.Actor, id string, q *Query, format, purpose string, res Result) error {
+	return platform.Audit(tx, actor, q.Workspace, "export.created", collections.Exports, id, nil, map[string]any{
+		"dataset": q.Dataset.Name, "format": format, "filter": q.Filter, "fields": columnKeys(q.Columns), "consent": q.Consent,
+		"rows": res.Rows, "purpose": purpose, "sha256": res.SHA256, "size": res.Size,
+	})
+}
+
+// ExportTo validates r, writes the export to w at once (the CLI's path: no job, no stored file) and audits it.
+func ExportTo(ctx context.Context, app core.App, workspace string, r Request, w io.Writer, actor platform.Actor) (Result, error) {
+	q, err := Validate(app, workspace, r)
+	if err != nil {
+		return Result{}, err
+	}
+	loc := time.UTC
+	if ws, err := app.FindRecordById(collections.Workspaces, workspace); err == nil {
+		if l, err := time.LoadLocation(ws.GetString("timezone")); err == nil {
+			loc = l
+		}
+	}
+	res, err := Write(ctx, app, q, r.Format, w, export.Report{Title: q.Dataset.Title + " export", Filter: q.Filter, Generated: time.Now(), Location: loc})
+	if err != nil {
+		return res, err
+	}
+	return res, auditExport(app, actor, "", q, r.Format, strings.TrimSpace(r.Purpose), res)
 }
 
 func columnKeys(cols []export.Column) []string {
