@@ -168,8 +168,8 @@ func exportCommand(app core.App) *cobra.Command {
 	var workspace, out, fields string
 	var r exports.Request
 	cmd := &cobra.Command{
-		Use:   "export",
-		Short: "Export a dataset of a workspace to a file (csv, json, jsonl, xlsx, pdf); audited like API exports",
+		Use:     "export",
+		Short:   "Export a dataset of a workspace to a file (csv, json, jsonl, xlsx, pdf); audited like API exports",
 		Example: "  playgram export --workspace acme --dataset contacts --format xlsx --out contacts.xlsx --purpose \"accountant, contract\"",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := ready(app); err != nil {
