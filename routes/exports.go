@@ -23,6 +23,49 @@ func registerExports(v1 *router.RouterGroup[*core.RequestEvent], svc *platform.S
 	v1.GET("/exports/{id}", getExport(svc)).Bind(require(svc, manager))
 	// The link's signed token is the credential, so a browser or a spreadsheet tool can fetch the file.
 	v1.GET("/exports/{id}/download", downloadExport(svc))
+	v1.POST("/contacts/{id}/export", exportSubject).Bind(require(svc, manager))
+	v1.POST("/contacts/{id}/erase", eraseSubject).Bind(require(svc, Access{Scope: apikey.ScopeAdmin, MinRole: collections.RoleAdmin}))
+}
+
+// exportSubject answers a data-subject access request: a ZIP of JSON files with everything about the contact.
+func exportSubject(e *core.RequestEvent) error {
+	p := platform.PrincipalOf(e)
+	id := e.Request.PathValue("id")
+	s, err := exports.CollectSubject(e.App, p.Workspace, id)
+	if errors.Is(err, exports.ErrNoContact) {
+		return e.NotFoundError("Not found.", nil)
+	}
+	if err != nil {
+		return err
+	}
+	counts := map[string]int{}
+	for n, recs := range s.Records {
+		counts[n] = len(recs)
+	}
+	if err := platform.Audit(e.App, platform.ActorFromRequest(e), p.Workspace, "contact.data_exported", collections.Contacts, id, nil, map[string]any{"records": counts}); err != nil {
+		return err
+	}
+	h := e.Response.Header()
+	h.Set("Content-Type", "application/zip")
+	h.Set("Content-Disposition", `attachment; filename="contact-`+id+`.zip"`)
+	h.Set("Cache-Control", "private, no-store")
+	e.Response.WriteHeader(http.StatusOK)
+	return exports.WriteSubjectZIP(e.Response, s, time.Now())
+}
+
+// eraseSubject answers an erasure request; admins only, audited without the person's data.
+func eraseSubject(e *core.RequestEvent) error {
+	p := platform.PrincipalOf(e)
+	counts, err := exports.Erase(e.App, p.Workspace, e.Request.PathValue("id"), platform.ActorFromRequest(e), time.Now())
+	switch {
+	case errors.Is(err, exports.ErrNoContact):
+		return e.NotFoundError("Not found.", nil)
+	case errors.Is(err, exports.ErrHeld):
+		return e.Error(http.StatusConflict, err.Error(), nil)
+	case err != nil:
+		return err
+	}
+	return e.JSON(http.StatusOK, map[string]any{"erased": true, "counts": counts})
 }
 
 func createExport(svc *platform.Services) func(e *core.RequestEvent) error {
