@@ -2,18 +2,36 @@ package exports
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/playgram/playgram/collections"
 	"github.com/playgram/playgram/internal/dbtime"
 	"github.com/playgram/playgram/platform"
 	"github.com/pocketbase/dbx"
+	validation "github.com/pocketbase/ozzo-validation/v4"
 	"github.com/pocketbase/pocketbase/core"
 )
 
-// registerConsentAudit audits every consent record (grant or withdrawal) in the transaction that saves it,
-// on every save path (REST API, routes, CLI).
-func registerConsentAudit(app core.App) {
+// registerHooks validates schedules, retention policies and legal holds, and audits every consent record
+// (grant or withdrawal) in the transaction that saves it, on every save path (REST API, routes, CLI).
+func registerHooks(app core.App) {
+	app.OnRecordValidate(collections.ExportSchedules).BindFunc(func(e *core.RecordEvent) error {
+		if err := validateSchedule(e.App, e.Record); err != nil {
+			return err
+		}
+		return e.Next()
+	})
+	app.OnRecordValidate(collections.Retention, collections.LegalHolds).BindFunc(func(e *core.RecordEvent) error {
+		ds := e.Record.GetString("dataset")
+		if _, ok := Datasets[ds]; (ds != "" || e.Record.Collection().Name == collections.Retention) && !ok {
+			return validation.Errors{"dataset": validation.NewError("validation_invalid_dataset", "Must be one of "+strings.Join(DatasetNames(), ", ")+".")}
+		}
+		if e.Record.Collection().Name == collections.LegalHolds && ds == "" && e.Record.GetString("contact") == "" {
+			return validation.Errors{"contact": validation.NewError("validation_required", "A hold names a contact, a dataset, or a dataset record.")}
+		}
+		return e.Next()
+	})
 	app.OnRecordCreateExecute(collections.Consents).BindFunc(func(e *core.RecordEvent) error {
 		return e.App.RunInTransaction(func(tx core.App) error {
 			orig := e.App

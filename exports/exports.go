@@ -121,6 +121,21 @@ func Register(app core.App, svc *platform.Services) {
 		job.Result = counts
 		return err
 	})
+	svc.Jobs.Handle(KindDeliver, func(ctx context.Context, app core.App, job *jobs.Job) error {
+		var p struct {
+			Export string `json:"export"`
+		}
+		if err := job.Decode(&p); err != nil {
+			return err
+		}
+		return Deliver(ctx, app, svc, p.Export)
+	})
+	// Due schedules only enqueue export jobs (a query and an insert per due schedule).
+	app.Cron().MustAdd("playgram_export_schedules", "* * * * *", func() {
+		if _, err := RunSchedules(app, time.Now()); err != nil {
+			app.Logger().Error("export schedules failed", "error", err)
+		}
+	})
 	app.Cron().MustAdd("playgram_exports_cleanup", "7 * * * *", func() {
 		if _, err := jobs.Enqueue(app, jobs.New{Kind: KindCleanup, UniqueKey: "exports:cleanup", MaxAttempts: 3}); err != nil {
 			app.Logger().Error("enqueueing export cleanup failed", "error", err)
@@ -131,7 +146,7 @@ func Register(app core.App, svc *platform.Services) {
 			app.Logger().Error("enqueueing retention failed", "error", err)
 		}
 	})
-	registerConsentAudit(app)
+	registerHooks(app)
 }
 
 // runFailure is an export that cannot succeed however often it is retried (a bad filter, too many rows for PDF).
@@ -217,7 +232,10 @@ func Run(ctx context.Context, app core.App, id string) error {
 		if err := tx.Save(rec); err != nil {
 			return err
 		}
-		return auditExport(tx, actor, rec.Id, q, format, rec.GetString("purpose"), res)
+		if err := auditExport(tx, actor, rec.Id, q, format, rec.GetString("purpose"), res); err != nil {
+			return err
+		}
+		return enqueueDelivery(tx, rec)
 	})
 }
 

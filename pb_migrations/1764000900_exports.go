@@ -96,6 +96,42 @@ func init() {
 		withTimestamps(retention)
 		retention.AddIndex("idx_retention_workspace_dataset", true, "workspace, dataset", "")
 		withRules(retention, collections.AdminData())
-		return app.Save(retention)
+		if err := app.Save(retention); err != nil {
+			return err
+		}
+
+		endpoints, err := app.FindCollectionByNameOrId(collections.WebhookEndpoints)
+		if err != nil {
+			return err
+		}
+		schedules := core.NewBaseCollection(collections.ExportSchedules)
+		schedules.Fields.Add(
+			workspaceField(workspaces.Id),
+			&core.TextField{Name: "name", Required: true, Max: 100, Presentable: true},
+			&core.TextField{Name: "dataset", Required: true, Max: 64},
+			&core.SelectField{Name: "format", Required: true, MaxSelect: 1, Values: []string{"csv", "json", "jsonl", "xlsx", "pdf"}},
+			&core.TextField{Name: "filter", Max: 4000},
+			&core.JSONField{Name: "fields", MaxSize: 8 << 10},
+			&core.SelectField{Name: "consent", MaxSelect: 1, Values: []string{collections.ConsentMarketing, collections.ConsentDataProcessing}},
+			&core.TextField{Name: "purpose", Required: true, Max: 500},
+			&core.TextField{Name: "cron", Required: true, Max: 100},
+			&core.TextField{Name: "timezone", Required: true, Max: 64},
+			&core.SelectField{Name: "delivery", Required: true, MaxSelect: 1, Values: []string{"filesystem", "email", "webhook"}},
+			&core.JSONField{Name: "recipients", MaxSize: 8 << 10},
+			&core.RelationField{Name: "endpoint", CollectionId: endpoints.Id, MaxSelect: 1},
+			&core.BoolField{Name: "enabled"},
+			&core.DateField{Name: "last_run_at"},
+			&core.TextField{Name: "last_export", Max: 32},
+			&core.TextField{Name: "last_error", Max: 2000},
+		)
+		withTimestamps(schedules)
+		schedules.AddIndex("idx_export_schedules_enabled", false, "enabled, workspace", "")
+		withRules(schedules, collections.AdminData())
+		if err := app.Save(schedules); err != nil {
+			return err
+		}
+		exports.Fields.Add(&core.TextField{Name: "schedule", Max: 32})
+		exports.AddIndex("idx_exports_schedule", false, "schedule", "schedule != ''")
+		return app.Save(exports)
 	}, nil)
 }
