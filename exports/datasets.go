@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ganigeorgiev/fexpr"
 	"github.com/playgram/playgram/collections"
 	"github.com/playgram/playgram/internal/export"
 	"github.com/pocketbase/dbx"
@@ -172,8 +173,8 @@ func (q *Query) page(app core.App, afterCreated, afterID string) (*dbx.SelectQue
 	selects = append(selects, "[["+t+".created]]", "[["+t+".id]]")
 	sq := app.DB().Select(selects...).From(t).AndWhere(dbx.HashExp{t + ".workspace": q.Workspace})
 	if q.Filter != "" {
-		if strings.Contains(q.Filter, "@") {
-			return nil, fmt.Errorf("filters may use the dataset's fields only (no @request or @collection)")
+		if err := ownFieldsOnly(q.Filter); err != nil {
+			return nil, err
 		}
 		resolver := core.NewRecordFieldResolver(app, q.Coll, &core.RequestInfo{}, false)
 		expr, err := search.FilterData(q.Filter).BuildExpr(resolver)
@@ -306,4 +307,47 @@ func convert(k export.Kind, v any) any {
 		return s
 	}
 	return asString(v)
+}
+
+// ownFieldsOnly refuses identifiers starting with @ (@request, @collection, ...); "@" inside quoted text, as
+// in email ~ '@gmail.com', is fine.
+func ownFieldsOnly(filter string) error {
+	groups, err := fexpr.Parse(filter)
+	if err != nil {
+		return fmt.Errorf("is not a valid filter: %w", err)
+	}
+	var check func(t fexpr.Token) error
+	check = func(t fexpr.Token) error {
+		if t.Type == fexpr.TokenIdentifier && strings.HasPrefix(t.Literal, "@") {
+			return fmt.Errorf("filters may use the dataset's fields only (%s is not allowed)", t.Literal)
+		}
+		if args, ok := t.Meta.([]fexpr.Token); ok {
+			for _, a := range args {
+				if err := check(a); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	var walk func(gs []fexpr.ExprGroup) error
+	walk = func(gs []fexpr.ExprGroup) error {
+		for _, g := range gs {
+			switch x := g.Item.(type) {
+			case fexpr.Expr:
+				if err := check(x.Left); err != nil {
+					return err
+				}
+				if err := check(x.Right); err != nil {
+					return err
+				}
+			case []fexpr.ExprGroup:
+				if err := walk(x); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	return walk(groups)
 }

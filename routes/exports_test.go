@@ -71,14 +71,14 @@ func TestExportRunsAsJobAuditedAndDownloadable(t *testing.T) {
 			t.Errorf("%s: want 400 naming %s, got %d %s", body, field, res.Status, res.Body)
 		}
 	}
-	if res := testutil.Do(h, "POST", "/api/v1/exports", `{"dataset":"contacts","format":"csv","purpose":"audit","filter":"@collection.contacts.email != ''"}`, w.Manager.Headers); res.Status != 400 {
+	if res := testutil.Do(h, "POST", "/api/v1/exports", `{"dataset":"contacts","format":"csv","purpose":"audit","filter":"name != '' && (@collection.contacts.email != '' || @request.auth.id != '')"}`, w.Manager.Headers); res.Status != 400 || !strings.Contains(res.Body, "is not allowed") {
 		t.Errorf("@collection filters are refused: %d %s", res.Status, res.Body)
 	}
 	if res := testutil.Do(h, "POST", "/api/v1/exports", `{"dataset":"contacts","format":"csv","purpose":"audit"}`, w.Viewer.Headers); res.Status != 403 {
 		t.Fatalf("viewers cannot export: %d", res.Status)
 	}
 
-	res := testutil.Do(h, "POST", "/api/v1/exports", `{"dataset":"contacts","format":"csv","purpose":"Accountant year-end (contract)","filter":"email ~ 'example.com'","fields":["name","email","engagement_score","tags","created"]}`, w.Manager.Headers)
+	res := testutil.Do(h, "POST", "/api/v1/exports", `{"dataset":"contacts","format":"csv","purpose":"Accountant year-end (contract)","filter":"email ~ '@example.com'","fields":["name","email","engagement_score","tags","created"]}`, w.Manager.Headers)
 	if res.Status != 202 || !strings.Contains(res.Body, `"status":"queued"`) {
 		t.Fatalf("create: %d %s", res.Status, res.Body)
 	}
@@ -121,7 +121,7 @@ func TestExportRunsAsJobAuditedAndDownloadable(t *testing.T) {
 		t.Fatal("no audit row")
 	}
 	after := audit.GetString("after")
-	for _, s := range []string{`"rows":2`, `"purpose":"Accountant year-end (contract)"`, `"sha256":"` + got.SHA256, `"format":"csv"`, `"filter":"email ~ 'example.com'"`} {
+	for _, s := range []string{`"rows":2`, `"purpose":"Accountant year-end (contract)"`, `"sha256":"` + got.SHA256, `"format":"csv"`, `"filter":"email ~ '@example.com'"`} {
 		if !strings.Contains(after, s) {
 			t.Errorf("audit lacks %s: %s", s, after)
 		}
