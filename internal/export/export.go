@@ -146,3 +146,24 @@ func text(v any, loc *time.Location) string {
 	}
 	return fmt.Sprint(v)
 }
+
+// sampler holds back the first widthSample rows, so a layout (column widths) can be fitted to real data
+// before anything is written; then start runs once and every later row goes straight to write.
+type sampler struct {
+	pending [][]any
+	started bool
+}
+
+func (s *sampler) row(values []any, start func() error, write func([]any) error) error {
+	if s.started {
+		return write(values)
+	}
+	cp := make([]any, len(values))
+	copy(cp, values)
+	s.pending = append(s.pending, cp)
+	if len(s.pending) < widthSample {
+		return nil
+	}
+	s.started = true
+	return start()
+}

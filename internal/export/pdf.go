@@ -27,17 +27,16 @@ const (
 )
 
 type pdfWriter struct {
-	out     io.Writer
-	pdf     *gopdf.GoPdf
-	cols    []Column
-	widths  []float64
-	r       Report
-	pending [][]any
-	started bool
-	y       float64
-	rows    int
-	pages   int
-	cell    []string
+	out    io.Writer
+	pdf    *gopdf.GoPdf
+	cols   []Column
+	widths []float64
+	r      Report
+	sample sampler
+	y      float64
+	rows   int
+	pages  int
+	cell   []string
 }
 
 // NewPDF writes an A4 landscape table report: a title block (title, filter, generation time), a header row
@@ -66,26 +65,16 @@ func (p *pdfWriter) Row(values []any) error {
 	if p.rows > pdfRowLimit {
 		return fmt.Errorf("a PDF report holds at most %d rows; use CSV or XLSX for more, or narrow the filter", MaxPDFRows)
 	}
-	if !p.started {
-		cp := make([]any, len(values))
-		copy(cp, values)
-		p.pending = append(p.pending, cp)
-		if len(p.pending) < widthSample {
-			return nil
-		}
-		return p.start()
-	}
-	return p.draw(values)
+	return p.sample.row(values, p.start, p.draw)
 }
 
 func (p *pdfWriter) start() error {
-	p.started = true
 	// Widths in proportion to the typical content, between 4 and 40 characters.
 	weights := make([]float64, len(p.cols))
 	total := 0.0
 	for i, c := range p.cols {
 		w := utf8.RuneCountInString(c.Title)
-		for _, r := range p.pending {
+		for _, r := range p.sample.pending {
 			if i < len(r) {
 				if n := utf8.RuneCountInString(text(r[i], p.r.Location)); n > w {
 					w = n
@@ -102,12 +91,12 @@ func (p *pdfWriter) start() error {
 	if err := p.newPage(); err != nil {
 		return err
 	}
-	for _, r := range p.pending {
+	for _, r := range p.sample.pending {
 		if err := p.draw(r); err != nil {
 			return err
 		}
 	}
-	p.pending = nil
+	p.sample.pending = nil
 	return nil
 }
 
@@ -219,7 +208,7 @@ func (p *pdfWriter) fit(s string, width float64) string {
 }
 
 func (p *pdfWriter) Close() error {
-	if !p.started {
+	if !p.sample.started {
 		if err := p.start(); err != nil {
 			return err
 		}

@@ -22,8 +22,7 @@ type xlsxWriter struct {
 	cols      []Column
 	dateStyle int
 	headStyle int
-	pending   [][]any
-	started   bool
+	sample    sampler
 	row       int
 	cells     []any
 }
@@ -54,24 +53,14 @@ func NewXLSX(out io.Writer, cols []Column) (Writer, error) {
 }
 
 func (x *xlsxWriter) Row(values []any) error {
-	if !x.started {
-		cp := make([]any, len(values))
-		copy(cp, values)
-		x.pending = append(x.pending, cp)
-		if len(x.pending) < widthSample {
-			return nil
-		}
-		return x.start()
-	}
-	return x.write(values)
+	return x.sample.row(values, x.start, x.write)
 }
 
 // start fixes the layout from the sampled rows, then writes the header and the sample.
 func (x *xlsxWriter) start() error {
-	x.started = true
 	for i, c := range x.cols {
 		w := utf8.RuneCountInString(c.Title) + 4 // room for the filter button
-		for _, r := range x.pending {
+		for _, r := range x.sample.pending {
 			if i < len(r) {
 				if n := cellWidth(c, r[i]); n > w {
 					w = n
@@ -96,12 +85,12 @@ func (x *xlsxWriter) start() error {
 	if err := x.sw.SetRow("A1", head); err != nil {
 		return err
 	}
-	for _, r := range x.pending {
+	for _, r := range x.sample.pending {
 		if err := x.write(r); err != nil {
 			return err
 		}
 	}
-	x.pending = nil
+	x.sample.pending = nil
 	return nil
 }
 
@@ -144,7 +133,7 @@ func (x *xlsxWriter) write(values []any) error {
 
 func (x *xlsxWriter) Close() error {
 	defer x.f.Close()
-	if !x.started {
+	if !x.sample.started {
 		if err := x.start(); err != nil {
 			return err
 		}
