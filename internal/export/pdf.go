@@ -134,7 +134,7 @@ func (p *pdfWriter) newPage() error {
 	pdf.SetXY(pageW-margin-90, pageH-margin+10)
 	_ = pdf.Cell(nil, label)
 	lw, _ := pdf.MeasureTextWidth(label)
-	pdf.SetXY(pageW-margin-90+lw, pageH-margin+10)
+	pdf.SetXY(pageW-margin-90+lw, pageH-margin+10+placeholderDrop)
 	if err := pdf.PlaceHolderText("pages"+strconv.Itoa(p.pages), 30); err != nil {
 		return err
 	}
@@ -144,6 +144,7 @@ func (p *pdfWriter) newPage() error {
 	}
 	pdf.SetFillColor(231, 238, 247)
 	pdf.RectFromUpperLeftWithStyle(margin, y, pageW-2*margin, rowH+2, "F")
+	ink(pdf)
 	x := margin
 	for i, c := range p.cols {
 		pdf.SetXY(x+2, y+3)
@@ -164,6 +165,7 @@ func (p *pdfWriter) draw(values []any) error {
 	if p.rows%2 == 0 {
 		pdf.SetFillColor(246, 246, 246)
 		pdf.RectFromUpperLeftWithStyle(margin, p.y, pageW-2*margin, rowH, "F")
+		ink(pdf)
 	}
 	x := margin
 	for i := range p.cols {
@@ -178,6 +180,15 @@ func (p *pdfWriter) draw(values []any) error {
 	p.y += rowH
 	return nil
 }
+
+// ink sets black for text: gopdf fills glyphs with the fill colour, which the row shading changes.
+func ink(pdf *gopdf.GoPdf) {
+	pdf.SetFillColor(0, 0, 0)
+	pdf.SetTextColor(0, 0, 0)
+}
+
+// placeholderDrop lines the page-count placeholder up with the text before it (gopdf places it by its top).
+const placeholderDrop = 6.0
 
 // fit cuts s to width with an ellipsis; control characters become spaces.
 func (p *pdfWriter) fit(s string, width float64) string {
