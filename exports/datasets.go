@@ -191,7 +191,8 @@ func (q *Query) page(app core.App, afterCreated, afterID string) (*dbx.SelectQue
 			dbx.Params{"consent_kind": q.Consent}))
 	}
 	if afterID != "" {
-		sq.AndWhere(dbx.NewExp("([["+t+".created]] > {:after_c} OR ([["+t+".created]] = {:after_c} AND [["+t+".id]] > {:after_id}))",
+		// The plain range on created lets SQLite seek the (workspace, created) index; the OR breaks ties.
+		sq.AndWhere(dbx.NewExp("[["+t+".created]] >= {:after_c} AND ([["+t+".created]] > {:after_c} OR [["+t+".id]] > {:after_id})",
 			dbx.Params{"after_c": afterCreated, "after_id": afterID}))
 	}
 	sq.OrderBy(t+".created ASC", t+".id ASC").Limit(PageSize)

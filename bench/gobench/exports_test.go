@@ -121,7 +121,7 @@ func benchExport(b *testing.B, rows int, format string, fields []string) {
 }
 
 func BenchmarkExportContactsCSV100k(b *testing.B)  { benchExport(b, 100_000, export.CSV, nil) }
-func BenchmarkExportContactsCSV10k(b *testing.B)   { benchExport(b, 10_000, export.CSV, nil) }
+func BenchmarkExportContactsCSV300k(b *testing.B)  { benchExport(b, 300_000, export.CSV, nil) }
 func BenchmarkExportContactsXLSX100k(b *testing.B) { benchExport(b, 100_000, export.XLSX, nil) }
 func BenchmarkExportContactsJSONL100k(b *testing.B) {
 	benchExport(b, 100_000, export.JSONL, nil)
