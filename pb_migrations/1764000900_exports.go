@@ -130,6 +130,29 @@ func init() {
 		if err := app.Save(schedules); err != nil {
 			return err
 		}
+		// Exports page through (workspace, created); data-subject requests look records up by contact.
+		for name, idx := range map[string][][2]string{
+			collections.Bookings:          {{"idx_bookings_workspace_created", "workspace, created"}},
+			collections.Interactions:      {{"idx_interactions_workspace_created", "workspace, created"}},
+			collections.WebhookDeliveries: {{"idx_webhook_deliveries_workspace_created", "workspace, created"}},
+			collections.QRScans:           {{"idx_qr_scans_contact", "contact"}},
+			collections.Verifications:     {{"idx_verifications_contact", "contact"}},
+		} {
+			c, err := app.FindCollectionByNameOrId(name)
+			if err != nil {
+				return err
+			}
+			for _, i := range idx {
+				where := ""
+				if i[1] == "contact" {
+					where = "contact != ''"
+				}
+				c.AddIndex(i[0], false, i[1], where)
+			}
+			if err := app.Save(c); err != nil {
+				return err
+			}
+		}
 		exports.Fields.Add(&core.TextField{Name: "schedule", Max: 32})
 		exports.AddIndex("idx_exports_schedule", false, "schedule", "schedule != ''")
 		return app.Save(exports)
