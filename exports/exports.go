@@ -204,7 +204,7 @@ func Run(ctx context.Context, app core.App, id string) error {
 	res, err := Write(ctx, app, q, format, tmp, export.Report{Title: q.Dataset.Title + " export", Filter: q.Filter, Generated: time.Now(), Location: loc})
 	if err != nil {
 		var fe *FieldError
-		if errors.As(err, &fe) || strings.Contains(err.Error(), "at most") {
+		if errors.As(err, &fe) || errors.Is(err, export.ErrTooManyRows) {
 			return fail(err)
 		}
 		return err

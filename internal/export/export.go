@@ -6,6 +6,7 @@ package export
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -78,6 +79,9 @@ func ContentType(format string) string {
 	}
 	return "application/octet-stream"
 }
+
+// ErrTooManyRows is returned by Row when a format's row limit is passed (PDF and XLSX).
+var ErrTooManyRows = errors.New("too many rows for this format")
 
 // Writer receives rows whose values match the columns: string (Text, JSON as raw text), int64, float64,
 // bool, time.Time (zero means empty) or nil for an empty cell.

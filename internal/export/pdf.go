@@ -63,7 +63,7 @@ func NewPDF(out io.Writer, cols []Column, r Report) (Writer, error) {
 func (p *pdfWriter) Row(values []any) error {
 	p.rows++
 	if p.rows > pdfRowLimit {
-		return fmt.Errorf("a PDF report holds at most %d rows; use CSV or XLSX for more, or narrow the filter", MaxPDFRows)
+		return fmt.Errorf("%w: a PDF report holds at most %d rows; use CSV or XLSX for more, or narrow the filter", ErrTooManyRows, MaxPDFRows)
 	}
 	return p.sample.row(values, p.start, p.draw)
 }

@@ -15,6 +15,9 @@ const widthSample = 200
 
 const sheetName = "Export"
 
+// MaxXLSXRows is Excel's sheet limit (1,048,576 rows) less the header row.
+const MaxXLSXRows = 1_048_575
+
 type xlsxWriter struct {
 	out       io.Writer
 	f         *excelize.File
@@ -30,7 +33,8 @@ type xlsxWriter struct {
 // NewXLSX writes one worksheet with a bold header row, frozen below the header, an auto filter over the
 // data, column widths fitted to the first rows, numbers and booleans as typed cells, and dates as Excel
 // dates (yyyy-mm-dd hh:mm:ss in UTC). Rows stream through excelize's StreamWriter, which spills to a
-// temporary file, so memory stays flat.
+// temporary file, so memory stays flat while rows are written; excelize then assembles the compressed
+// file in memory (about 100 bytes per row of a typical contact), which bounds XLSX by Excel's own row limit.
 func NewXLSX(out io.Writer, cols []Column) (Writer, error) {
 	f := excelize.NewFile()
 	if err := f.SetSheetName("Sheet1", sheetName); err != nil {
@@ -124,6 +128,9 @@ func (x *xlsxWriter) write(values []any) error {
 		x.cells[i] = v
 	}
 	x.row++
+	if x.row > MaxXLSXRows+1 {
+		return fmt.Errorf("%w: an XLSX sheet holds at most %d rows; use CSV or JSON Lines for more, or narrow the filter", ErrTooManyRows, MaxXLSXRows)
+	}
 	cell, err := excelize.CoordinatesToCellName(1, x.row)
 	if err != nil {
 		return err
