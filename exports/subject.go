@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -339,16 +340,25 @@ func sweep(tx core.App, workspace string, idents []string) (int, error) {
 		if !hasWS {
 			continue
 		}
+		// One statement per column: nested REPLACEs, longest identifier first, over the rows holding any.
+		params := dbx.Params{"ws": workspace}
+		for i, id := range idents {
+			params["id"+strconv.Itoa(i)] = id
+		}
 		for _, col := range text {
-			for _, id := range idents {
-				q := "UPDATE " + quoteIdent(t) + " SET " + quoteIdent(col) + " = REPLACE(" + quoteIdent(col) + ", {:id}, '[erased]') WHERE workspace = {:ws} AND instr(" + quoteIdent(col) + ", {:id}) > 0"
-				res, err := tx.NonconcurrentDB().NewQuery(q).Bind(dbx.Params{"id": id, "ws": workspace}).Execute()
-				if err != nil {
-					return total, fmt.Errorf("redacting %s.%s: %w", t, col, err)
-				}
-				n, _ := res.RowsAffected()
-				total += int(n)
+			c := quoteIdent(col)
+			set, any := c, make([]string, len(idents))
+			for i := range idents {
+				set = "REPLACE(" + set + ", {:id" + strconv.Itoa(i) + "}, '[erased]')"
+				any[i] = "instr(" + c + ", {:id" + strconv.Itoa(i) + "}) > 0"
 			}
+			q := "UPDATE " + quoteIdent(t) + " SET " + c + " = " + set + " WHERE workspace = {:ws} AND (" + strings.Join(any, " OR ") + ")"
+			res, err := tx.NonconcurrentDB().NewQuery(q).Bind(params).Execute()
+			if err != nil {
+				return total, fmt.Errorf("redacting %s.%s: %w", t, col, err)
+			}
+			n, _ := res.RowsAffected()
+			total += int(n)
 		}
 	}
 	return total, nil
