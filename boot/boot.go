@@ -11,6 +11,7 @@ import (
 	"github.com/playgram/playgram/aichat"
 	"github.com/playgram/playgram/analytics"
 	"github.com/playgram/playgram/crm"
+	"github.com/playgram/playgram/exports"
 	"github.com/playgram/playgram/hooks"
 	"github.com/playgram/playgram/internal/outbound"
 	"github.com/playgram/playgram/internal/secretbox"
@@ -79,6 +80,7 @@ func Register(app core.App, cfg platform.Config) (*platform.Services, error) {
 	social.Register(app, svc)
 	analytics.Register(app, svc)
 	aichat.Register(app, svc)
+	exports.Register(app, svc)
 
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 		if svc.Config.PublicURL == "" && se.Server != nil {

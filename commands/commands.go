@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"os/user"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/playgram/playgram/collections"
+	"github.com/playgram/playgram/exports"
 	fakemc "github.com/playgram/playgram/internal/fakes/manychat"
 	"github.com/playgram/playgram/platform"
 	"github.com/playgram/playgram/seed"
@@ -20,7 +23,7 @@ import (
 
 // Register adds the commands to root.
 func Register(app core.App, root *cobra.Command, svc *platform.Services) {
-	root.AddCommand(seedCommand(app, svc), apikeyCommand(app, svc), fakeManychatCommand())
+	root.AddCommand(seedCommand(app, svc), apikeyCommand(app, svc), fakeManychatCommand(), exportCommand(app))
 }
 
 // ready applies pending migrations, so commands work on a data dir that was never served.
@@ -167,6 +170,57 @@ func findWorkspace(app core.App, ref string) (*core.Record, error) {
 		return nil, fmt.Errorf("no workspace with slug or id %q", ref)
 	}
 	return ws, nil
+}
+
+func exportCommand(app core.App) *cobra.Command {
+	var workspace, out, fields string
+	var r exports.Request
+	cmd := &cobra.Command{
+		Use:     "export",
+		Short:   "Export a dataset of a workspace to a file (csv, json, jsonl, xlsx, pdf); audited like API exports",
+		Example: "  playgram export --workspace acme --dataset contacts --format xlsx --out contacts.xlsx --purpose \"accountant, contract\"",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := ready(app); err != nil {
+				return err
+			}
+			ws, err := findWorkspace(app, workspace)
+			if err != nil {
+				return err
+			}
+			if out == "" {
+				return errors.New("--out is required")
+			}
+			r.Fields = splitList(fields)
+			f, err := os.Create(out)
+			if err != nil {
+				return err
+			}
+			actor := platform.SystemActor("cli")
+			actor.Workspace = ws.Id
+			if u, err := user.Current(); err == nil {
+				actor.Label = "cli:" + u.Username
+			}
+			res, err := exports.ExportTo(cmd.Context(), app, ws.Id, r, f, actor)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				_ = os.Remove(out)
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%d rows written to %s (%d bytes, sha256 %s)\n", res.Rows, out, res.Size, res.SHA256)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&workspace, "workspace", "", "workspace slug or id (required)")
+	cmd.Flags().StringVar(&r.Dataset, "dataset", "", "dataset: "+strings.Join(exports.DatasetNames(), ", "))
+	cmd.Flags().StringVar(&r.Format, "format", "csv", "csv, json, jsonl, xlsx or pdf")
+	cmd.Flags().StringVar(&r.Filter, "filter", "", "PocketBase filter over the dataset's fields, e.g. \"created >= '2026-01-01'\"")
+	cmd.Flags().StringVar(&fields, "fields", "", "comma-separated fields (default: the dataset's standard columns)")
+	cmd.Flags().StringVar(&r.Consent, "consent", "", "contacts only: marketing or data_processing, to export consented contacts only")
+	cmd.Flags().StringVar(&r.Purpose, "purpose", "", "purpose or legal basis (required, audited)")
+	cmd.Flags().StringVar(&out, "out", "", "output file (required)")
+	return cmd
 }
 
 func splitList(s string) []string {

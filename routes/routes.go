@@ -24,6 +24,7 @@ func Register(app core.App, svc *platform.Services, hub *verify.Hub) {
 		registerSocial(v1, svc)
 		registerAnalytics(v1, svc)
 		registerAIChat(app, v1, svc)
+		registerExports(v1, svc)
 		registerStatic(se.Router)
 		return se.Next()
 	})
