@@ -1,10 +1,13 @@
 package routes
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/playgram/playgram/collections"
 	"github.com/playgram/playgram/internal/apikey"
@@ -18,6 +21,34 @@ import (
 // qrImageCache keeps rendered images by ETag: the same code and parameters always give the same bytes.
 var qrImageCache = lru.New(64 << 20)
 
+// qrLinkCache answers repeated fetches of one signed image link (what Instagram and browsers do) from memory,
+// keyed by the link and the current minute, so a change of the tool's colours or logo shows within a minute.
+var qrLinkCache = lru.New(16 << 20)
+
+func qrLinkKey(e *core.RequestEvent) string {
+	return e.Request.URL.RequestURI() + "|" + strconv.FormatInt(time.Now().Unix()/60, 10)
+}
+
+// serveQRLink answers from qrLinkCache; ok is false on a miss.
+func serveQRLink(e *core.RequestEvent, format qrcode.Format) (bool, error) {
+	v, ok := qrLinkCache.Get(qrLinkKey(e))
+	if !ok {
+		return false, nil
+	}
+	etag, body, _ := bytes.Cut(v, []byte{0})
+	return true, writeQRImage(e, format, string(etag), body)
+}
+
+func writeQRImage(e *core.RequestEvent, format qrcode.Format, etag string, body []byte) error {
+	h := e.Response.Header()
+	h.Set("ETag", etag)
+	h.Set("Cache-Control", "public, max-age=604800")
+	if match := e.Request.Header.Get("If-None-Match"); match != "" && strings.Contains(match, etag) {
+		return e.NoContent(http.StatusNotModified)
+	}
+	return e.Blob(http.StatusOK, format.ContentType(), body)
+}
+
 func qrImage(svc *platform.Services) func(e *core.RequestEvent) error {
 	return func(e *core.RequestEvent) error {
 		file := e.Request.PathValue("file")
@@ -28,6 +59,12 @@ func qrImage(svc *platform.Services) func(e *core.RequestEvent) error {
 		code, format := qrcode.NormalizeCode(file[:dot]), qrcode.Format(strings.ToLower(file[dot+1:]))
 		if format != qrcode.FormatPNG && format != qrcode.FormatSVG && format != qrcode.FormatPDF {
 			return e.NotFoundError("Unknown image format; use .png, .svg or .pdf.", nil)
+		}
+		signed := e.Request.URL.Query().Get("t") != ""
+		if signed {
+			if served, err := serveQRLink(e, format); served || err != nil {
+				return err
+			}
 		}
 		rec, err := findImageCode(e, svc, code)
 		if err != nil {
@@ -67,12 +104,6 @@ func qrImage(svc *platform.Services) func(e *core.RequestEvent) error {
 			content = t.Content(rec.GetString("code"))
 		}
 		etag := `"` + qrcode.ETag(content, opts) + `"`
-		h := e.Response.Header()
-		h.Set("ETag", etag)
-		h.Set("Cache-Control", "public, max-age=604800")
-		if match := e.Request.Header.Get("If-None-Match"); match != "" && strings.Contains(match, etag) {
-			return e.NoContent(http.StatusNotModified)
-		}
 		body, ok := qrImageCache.Get(etag)
 		if !ok {
 			if body, err = qrcode.Render(content, opts); err != nil {
@@ -84,7 +115,10 @@ func qrImage(svc *platform.Services) func(e *core.RequestEvent) error {
 			}
 			qrImageCache.Add(etag, body)
 		}
-		return e.Blob(http.StatusOK, format.ContentType(), body)
+		if signed {
+			qrLinkCache.Add(qrLinkKey(e), append([]byte(etag+"\x00"), body...))
+		}
+		return writeQRImage(e, format, etag, body)
 	}
 }
 
