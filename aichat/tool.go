@@ -6,12 +6,11 @@ package aichat
 
 import (
 	"errors"
+	"github.com/playgram/playgram/platform"
 	"strings"
 
-	"github.com/playgram/playgram/collections"
 	"github.com/playgram/playgram/internal/aichat"
 	"github.com/playgram/playgram/internal/toolconfig"
-	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 )
 
@@ -46,9 +45,8 @@ var ErrToolNotFound = errors.New("no enabled ai_chat tool with this id or slug i
 
 // LoadTool finds an enabled ai_chat tool of workspace by id or slug.
 func LoadTool(app core.App, workspace, ref string) (*Tool, error) {
-	rec, err := app.FindFirstRecordByFilter(collections.Tools, "workspace = {:ws} && type = 'ai_chat' && (id = {:ref} || slug = {:ref})",
-		dbx.Params{"ws": workspace, "ref": ref})
-	if err != nil || !rec.GetBool("enabled") {
+	rec, err := platform.FindEnabledTool(app, workspace, toolconfig.TypeAIChat, ref)
+	if err != nil {
 		return nil, ErrToolNotFound
 	}
 	return ToolFromRecord(rec)
@@ -56,12 +54,8 @@ func LoadTool(app core.App, workspace, ref string) (*Tool, error) {
 
 // ToolFromRecord decodes a tool record's config.
 func ToolFromRecord(rec *core.Record) (*Tool, error) {
-	cfg := map[string]any{}
-	if err := rec.UnmarshalJSONField("config", &cfg); err != nil {
-		return nil, err
-	}
 	t := &Tool{Record: rec}
-	if err := toolconfig.Decode(toolconfig.TypeAIChat, cfg, &t.Config); err != nil {
+	if err := platform.DecodeToolConfig(rec, &t.Config); err != nil {
 		return nil, err
 	}
 	t.Config.BaseURL = strings.TrimRight(t.Config.BaseURL, "/")

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/playgram/playgram/collections"
+	"github.com/playgram/playgram/internal/toolconfig"
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 )
@@ -41,4 +42,23 @@ func RestoreToolVersion(app core.App, tool *core.Record, version int, actor Acto
 	tool.SetRaw(VersionNoteKey, fmt.Sprintf("restored from v%d", version))
 	WithActor(tool, actor)
 	return app.Save(tool)
+}
+
+// FindEnabledTool finds an enabled tool of toolType in workspace by its id or slug.
+func FindEnabledTool(app core.App, workspace, toolType, ref string) (*core.Record, error) {
+	rec, err := app.FindFirstRecordByFilter(collections.Tools, "workspace = {:ws} && type = {:type} && (id = {:ref} || slug = {:ref})",
+		dbx.Params{"ws": workspace, "type": toolType, "ref": ref})
+	if err != nil || !rec.GetBool("enabled") {
+		return nil, fmt.Errorf("no enabled %s tool with this id or slug in the workspace", toolType)
+	}
+	return rec, nil
+}
+
+// DecodeToolConfig fills dst (a struct with json tags) from the tool's config, with the type's defaults.
+func DecodeToolConfig(rec *core.Record, dst any) error {
+	cfg := map[string]any{}
+	if err := rec.UnmarshalJSONField("config", &cfg); err != nil {
+		return err
+	}
+	return toolconfig.Decode(rec.GetString("type"), cfg, dst)
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/playgram/playgram/internal/dbtime"
+	"github.com/playgram/playgram/platform"
 	"strings"
 	"time"
 
@@ -43,9 +44,8 @@ var ErrToolNotFound = errors.New("no enabled qr tool with this id or slug in the
 
 // LoadTool finds a qr tool of workspace by id or slug.
 func LoadTool(app core.App, workspace, ref string) (*Tool, error) {
-	rec, err := app.FindFirstRecordByFilter(collections.Tools, "workspace = {:ws} && type = 'qr' && (id = {:ref} || slug = {:ref})",
-		dbx.Params{"ws": workspace, "ref": ref})
-	if err != nil || !rec.GetBool("enabled") {
+	rec, err := platform.FindEnabledTool(app, workspace, toolconfig.TypeQR, ref)
+	if err != nil {
 		return nil, ErrToolNotFound
 	}
 	return ToolFromRecord(rec)
@@ -53,12 +53,8 @@ func LoadTool(app core.App, workspace, ref string) (*Tool, error) {
 
 // ToolFromRecord decodes a tool record's config.
 func ToolFromRecord(rec *core.Record) (*Tool, error) {
-	cfg := map[string]any{}
-	if err := rec.UnmarshalJSONField("config", &cfg); err != nil {
-		return nil, err
-	}
 	t := &Tool{Record: rec}
-	if err := toolconfig.Decode(toolconfig.TypeQR, cfg, &t.Config); err != nil {
+	if err := platform.DecodeToolConfig(rec, &t.Config); err != nil {
 		return nil, err
 	}
 	return t, nil
