@@ -13,6 +13,7 @@ import (
 	"github.com/playgram/playgram/platform"
 	"github.com/playgram/playgram/qr"
 	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/router"
 )
@@ -22,14 +23,15 @@ func registerQR(v1 *router.RouterGroup[*core.RequestEvent], svc *platform.Servic
 	read := Access{Scope: apikey.ScopeManychat, MinRole: collections.RoleViewer}
 
 	v1.POST("/qr", generateQR(svc)).Bind(require(svc, issue))
-	v1.POST("/qr/scan", scanQR(svc)).Bind(require(svc, issue))
+	// Hot routes stay out of the request log on success, so counters and scanners do not swamp it.
+	v1.POST("/qr/scan", scanQR(svc)).Bind(require(svc, issue), apis.SkipSuccessActivityLog())
 	v1.POST("/qr/batch", createQRBatch(svc)).Bind(require(svc, issue))
 	v1.POST("/qr/{code}/revoke", revokeQR(svc)).Bind(require(svc, issue))
 	v1.GET("/qr/export.csv", exportQRCSV(svc)).Bind(require(svc, read))
 	v1.GET("/qr/stats", qrStats(svc)).Bind(require(svc, read))
 	// Images are fetched by Manychat and Instagram without credentials: the signed token in the link names
 	// the code; members and keys may fetch their workspace's codes without it.
-	v1.GET("/qr/{file}", qrImage(svc))
+	v1.GET("/qr/{file}", qrImage(svc)).Bind(apis.SkipSuccessActivityLog())
 }
 
 type generateQRRequest struct {

@@ -15,6 +15,7 @@ import (
 	"github.com/playgram/playgram/platform"
 	"github.com/playgram/playgram/verify"
 	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/router"
 )
@@ -24,8 +25,8 @@ func registerVerification(v1 *router.RouterGroup[*core.RequestEvent], svc *platf
 	v1.POST("/verifications", createVerification(svc)).Bind(require(svc, partner))
 	v1.GET("/verifications/stats", verificationStats).Bind(require(svc, Access{Scope: apikey.ScopeVerification, MinRole: collections.RoleAdmin}))
 	v1.GET("/verifications/{id}", getVerification(svc))
-	v1.GET("/verifications/{id}/events", watchVerification(svc, hub))
-	v1.POST("/manychat/verify", verifyByDM(svc, hub)).Bind(require(svc, Access{Scope: apikey.ScopeManychat, KeysOnly: true}))
+	v1.GET("/verifications/{id}/events", watchVerification(svc, hub)).Bind(apis.SkipSuccessActivityLog())
+	v1.POST("/manychat/verify", verifyByDM(svc, hub)).Bind(require(svc, Access{Scope: apikey.ScopeManychat, KeysOnly: true}), apis.SkipSuccessActivityLog())
 	v1.POST("/api-keys/{id}/signing-secret", createSigningSecret(svc)).Bind(require(svc, Access{Scope: "admin", MinRole: collections.RoleAdmin}))
 }
 
