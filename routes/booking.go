@@ -260,22 +260,31 @@ func freeSlots(sched *jobs.Schedule, tool jobs.Tool, ids []string, from, to, now
 	return slots.AnyHelper(per), nil
 }
 
-func (b *bookingAPI) listSlots(e *core.RequestEvent) error {
+// slotQuery reads what slot searches share: the tool, the helper (or every helper serving it) and the zone the
+// answer is shown in (tz, else the helper's, else the workspace's).
+func slotQuery(e *core.RequestEvent) (jobs.Tool, []string, *jobs.Helper, *time.Location, error) {
 	q := e.Request.URL.Query()
 	ws := platform.PrincipalOf(e).Workspace
 	tool, err := resolveTool(e, e.App, ws, q.Get("tool"))
 	if err != nil {
-		return err
+		return tool, nil, nil, nil, err
 	}
 	ids, helper, err := resolveHelper(e, e.App, ws, tool, q.Get("helper"))
 	if err != nil {
-		return err
+		return tool, nil, nil, nil, err
 	}
 	defZone := workspaceZone(e.App, ws)
 	if helper != nil {
 		defZone = helper.Location
 	}
 	loc, err := zoneParam(e, "tz", q.Get("tz"), defZone)
+	return tool, ids, helper, loc, err
+}
+
+func (b *bookingAPI) listSlots(e *core.RequestEvent) error {
+	q := e.Request.URL.Query()
+	ws := platform.PrincipalOf(e).Workspace
+	tool, ids, helper, loc, err := slotQuery(e)
 	if err != nil {
 		return err
 	}
@@ -342,19 +351,7 @@ func helperOrNil(ids []string) any {
 func (b *bookingAPI) nextSlot(e *core.RequestEvent) error {
 	q := e.Request.URL.Query()
 	ws := platform.PrincipalOf(e).Workspace
-	tool, err := resolveTool(e, e.App, ws, q.Get("tool"))
-	if err != nil {
-		return err
-	}
-	ids, helper, err := resolveHelper(e, e.App, ws, tool, q.Get("helper"))
-	if err != nil {
-		return err
-	}
-	defZone := workspaceZone(e.App, ws)
-	if helper != nil {
-		defZone = helper.Location
-	}
-	loc, err := zoneParam(e, "tz", q.Get("tz"), defZone)
+	tool, ids, _, loc, err := slotQuery(e)
 	if err != nil {
 		return err
 	}
