@@ -191,8 +191,8 @@ func (q *Query) page(app core.App, afterCreated, afterID string) (*dbx.SelectQue
 			dbx.Params{"consent_kind": q.Consent}))
 	}
 	if afterID != "" {
-		// The plain range on created lets SQLite seek the (workspace, created) index; the OR breaks ties.
-		sq.AndWhere(dbx.NewExp("[["+t+".created]] >= {:after_c} AND ([["+t+".created]] > {:after_c} OR [["+t+".id]] > {:after_id})",
+		// A row value seeks the (workspace, created, id) index straight to the next row, ties on created included.
+		sq.AndWhere(dbx.NewExp("([["+t+".created]], [["+t+".id]]) > ({:after_c}, {:after_id})",
 			dbx.Params{"after_c": afterCreated, "after_id": afterID}))
 	}
 	sq.OrderBy(t+".created ASC", t+".id ASC").Limit(PageSize)
