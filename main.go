@@ -13,7 +13,8 @@ import (
 )
 
 func main() {
-	app := pocketbase.New()
+	// Commits never checkpoint the WAL; boot runs the checkpoint in the background (platform.DBConnect).
+	app := pocketbase.NewWithConfig(pocketbase.Config{DBConnect: platform.DBConnect})
 	cfg, err := platform.ConfigFromEnv()
 	if err != nil {
 		log.Fatal(err)

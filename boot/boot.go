@@ -5,7 +5,6 @@ package boot
 import (
 	"context"
 	"fmt"
-	"github.com/playgram/playgram/internal/dbtime"
 	"time"
 
 	"github.com/playgram/playgram/aichat"
@@ -13,6 +12,7 @@ import (
 	"github.com/playgram/playgram/crm"
 	"github.com/playgram/playgram/exports"
 	"github.com/playgram/playgram/hooks"
+	"github.com/playgram/playgram/internal/dbtime"
 	"github.com/playgram/playgram/internal/outbound"
 	"github.com/playgram/playgram/internal/secretbox"
 	"github.com/playgram/playgram/jobs"
@@ -109,7 +109,16 @@ func Register(app core.App, cfg platform.Config) (*platform.Services, error) {
 			return se.Next()
 		})
 	}
+	// A served app checkpoints its WAL in the background (commits do not: platform.DBConnect).
+	stopCheckpoints := func() {}
+	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
+		var ctx context.Context
+		ctx, stopCheckpoints = context.WithCancel(context.Background())
+		go platform.Checkpoint(ctx, app, platform.CheckpointInterval)
+		return se.Next()
+	})
 	app.OnTerminate().BindFunc(func(e *core.TerminateEvent) error {
+		stopCheckpoints()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		svc.Jobs.Stop(ctx)

@@ -92,7 +92,7 @@ func connectFakeManychat(cmd *cobra.Command, app core.App, svc *platform.Service
 		subs = append(subs, s)
 	}
 	actor := platform.SystemActor("cli")
-	err = app.RunInTransaction(func(tx core.App) error {
+	err = platform.WriteTx(app, func(tx core.App) error {
 		ws, err := tx.FindFirstRecordByData(collections.Workspaces, "slug", seed.DemoSlug)
 		if err != nil {
 			return err

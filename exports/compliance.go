@@ -33,7 +33,7 @@ func registerHooks(app core.App) {
 		return e.Next()
 	})
 	app.OnRecordCreateExecute(collections.Consents).BindFunc(func(e *core.RecordEvent) error {
-		return e.App.RunInTransaction(func(tx core.App) error {
+		return platform.WriteTx(e.App, func(tx core.App) error {
 			orig := e.App
 			e.App = tx
 			defer func() { e.App = orig }()
@@ -118,7 +118,7 @@ func applyPolicy(app core.App, p *core.Record, d Dataset, now time.Time) (int, e
 		if len(recs) == 0 {
 			break
 		}
-		err := app.RunInTransaction(func(tx core.App) error {
+		err := platform.WriteTx(app, func(tx core.App) error {
 			for _, r := range recs {
 				if action == "delete" {
 					if err := tx.Delete(r); err != nil {
@@ -152,7 +152,7 @@ func applyPolicy(app core.App, p *core.Record, d Dataset, now time.Time) (int, e
 		}
 	}
 	app.Logger().Info("retention applied", "workspace", ws, "dataset", d.Name, "action", action, "count", count)
-	return count, app.RunInTransaction(func(tx core.App) error {
+	return count, platform.WriteTx(app, func(tx core.App) error {
 		p.Set("last_run_at", now)
 		p.Set("last_counts", map[string]any{action: count})
 		if err := tx.Save(p); err != nil {

@@ -220,7 +220,7 @@ func Run(ctx context.Context, app core.App, id string) error {
 	file.Name = file.OriginalName
 	var actor platform.Actor
 	_ = rec.UnmarshalJSONField("actor", &actor)
-	return app.RunInTransaction(func(tx core.App) error {
+	return platform.WriteTx(app, func(tx core.App) error {
 		rec.Set("file", file)
 		rec.Set("status", collections.ExportDone)
 		rec.Set("rows", res.Rows)

@@ -96,7 +96,7 @@ func RunSchedules(app core.App, now time.Time) ([]string, error) {
 		}
 		var fields []string
 		_ = s.UnmarshalJSONField("fields", &fields)
-		err = app.RunInTransaction(func(tx core.App) error {
+		err = platform.WriteTx(app, func(tx core.App) error {
 			rec, err := Create(tx, s.GetString("workspace"), Request{Dataset: s.GetString("dataset"), Format: s.GetString("format"),
 				Filter: s.GetString("filter"), Fields: fields, Consent: s.GetString("consent"), Purpose: s.GetString("purpose")},
 				platform.Actor{Type: "system", Label: "schedule:" + s.Id, Workspace: s.GetString("workspace")})

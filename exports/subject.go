@@ -167,7 +167,7 @@ var keepAnonymised = map[string]bool{collections.Bookings: true, collections.QRC
 // entry with the contact id and counts.
 func Erase(app core.App, workspace, contactID string, actor platform.Actor, now time.Time) (map[string]int, error) {
 	counts := map[string]int{}
-	err := app.RunInTransaction(func(tx core.App) error {
+	err := platform.WriteTx(app, func(tx core.App) error {
 		s, err := CollectSubject(tx, workspace, contactID)
 		if err != nil {
 			return err

@@ -40,7 +40,7 @@ func registerActors(app core.App) {
 // inTx runs the rest of the save (validation and the write) and then after, in one transaction, so what after
 // writes (audit rows, versions, events, jobs) commits or rolls back with the record itself.
 func inTx(e *core.RecordEvent, after func(tx core.App) error) error {
-	return e.App.RunInTransaction(func(tx core.App) error {
+	return platform.WriteTx(e.App, func(tx core.App) error {
 		orig := e.App
 		e.App = tx
 		defer func() { e.App = orig }()

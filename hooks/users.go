@@ -43,7 +43,7 @@ func registerUsers(app core.App, svc *platform.Services) {
 
 	app.OnRecordCreate(collections.Users).BindFunc(func(e *core.RecordEvent) error {
 		actor := platform.ActorOf(e.Record)
-		return e.App.RunInTransaction(func(tx core.App) error {
+		return platform.WriteTx(e.App, func(tx core.App) error {
 			orig := e.App
 			e.App = tx
 			defer func() { e.App = orig }()

@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/playgram/playgram/internal/dbtime"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -14,9 +14,11 @@ import (
 	"time"
 
 	"github.com/playgram/playgram/collections"
+	"github.com/playgram/playgram/internal/dbtime"
 	"github.com/playgram/playgram/internal/secretbox"
 	"github.com/playgram/playgram/internal/slots"
 	"github.com/playgram/playgram/internal/toolconfig"
+	"github.com/playgram/playgram/internal/wscache"
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/types"
@@ -47,6 +49,7 @@ const bookingDepsKey = "playgram.booking.deps"
 // RegisterBookingKinds binds the booking job kinds and makes deps reachable from any app of this process.
 func RegisterBookingKinds(r *Runner, deps BookingDeps) {
 	r.app.Store().Set(bookingDepsKey, deps)
+	invalidateBookingCaches(r.app)
 	registerBookingNotices(r)
 	registerBookingWaitlist(r)
 }
@@ -170,8 +173,15 @@ func parseDBTime(s string) time.Time {
 	return t
 }
 
-// LoadTools reads the workspace's booking tools.
+// LoadTools returns the workspace's booking tools, parsed once and kept until a tool changes. The map is
+// shared: callers must not modify it.
 func LoadTools(app core.App, workspace string) (map[string]Tool, error) {
+	return cachesOf(app).tools.Get(workspace, !app.IsTransactional(), func() (map[string]Tool, error) {
+		return readTools(app, workspace)
+	})
+}
+
+func readTools(app core.App, workspace string) (map[string]Tool, error) {
 	var rows []struct {
 		ID      string `db:"id"`
 		Name    string `db:"name"`
@@ -195,8 +205,40 @@ func LoadTools(app core.App, workspace string) (map[string]Tool, error) {
 	return out, nil
 }
 
-// LoadHelpers reads helpers of the workspace: the given ids, or every helper when ids is empty.
+// helperSet is every helper of a workspace, in name order.
+type helperSet struct {
+	byID  map[string]Helper
+	order []string
+}
+
+// LoadHelpers returns helpers of the workspace: the given ids, or every helper when ids is empty, in name
+// order. Helpers are read once and kept until one changes.
 func LoadHelpers(app core.App, workspace string, ids []string) (map[string]Helper, []string, error) {
+	all, err := cachesOf(app).helpers.Get(workspace, !app.IsTransactional(), func() (helperSet, error) {
+		return readHelpers(app, workspace)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(ids) == 0 {
+		return maps.Clone(all.byID), slices.Clone(all.order), nil
+	}
+	out := make(map[string]Helper, len(ids))
+	for _, id := range ids {
+		if h, ok := all.byID[id]; ok {
+			out[id] = h
+		}
+	}
+	order := make([]string, 0, len(out))
+	for _, id := range all.order {
+		if _, ok := out[id]; ok {
+			order = append(order, id)
+		}
+	}
+	return out, order, nil
+}
+
+func readHelpers(app core.App, workspace string) (helperSet, error) {
 	var rows []struct {
 		ID       string `db:"id"`
 		Name     string `db:"name"`
@@ -206,16 +248,12 @@ func LoadHelpers(app core.App, workspace string, ids []string) (map[string]Helpe
 		Active   bool   `db:"active"`
 		Tools    dbText `db:"tools"`
 	}
-	q := app.DB().Select("id", "name", "email", "phone", "timezone", "active", "tools").From(collections.Helpers).
-		Where(dbx.HashExp{"workspace": workspace}).OrderBy("name", "id")
-	if len(ids) > 0 {
-		q = q.AndWhere(dbx.In("id", anySlice(ids)...))
+	err := app.DB().Select("id", "name", "email", "phone", "timezone", "active", "tools").From(collections.Helpers).
+		Where(dbx.HashExp{"workspace": workspace}).OrderBy("name", "id").All(&rows)
+	if err != nil {
+		return helperSet{}, err
 	}
-	if err := q.All(&rows); err != nil {
-		return nil, nil, err
-	}
-	out := make(map[string]Helper, len(rows))
-	order := make([]string, 0, len(rows))
+	set := helperSet{byID: make(map[string]Helper, len(rows)), order: make([]string, 0, len(rows))}
 	for _, r := range rows {
 		loc, err := slots.LoadLocation("timezone", r.Timezone)
 		if err != nil {
@@ -223,10 +261,56 @@ func LoadHelpers(app core.App, workspace string, ids []string) (map[string]Helpe
 		}
 		var tools []string
 		_ = json.Unmarshal([]byte(string(r.Tools)), &tools)
-		out[r.ID] = Helper{ID: r.ID, Name: r.Name, Email: r.Email, Phone: r.Phone, Location: loc, Active: r.Active, Tools: tools}
-		order = append(order, r.ID)
+		set.byID[r.ID] = Helper{ID: r.ID, Name: r.Name, Email: r.Email, Phone: r.Phone, Location: loc, Active: r.Active, Tools: tools}
+		set.order = append(set.order, r.ID)
 	}
-	return out, order, nil
+	return set, nil
+}
+
+// bookingCaches hold the parsed tools and helpers of each workspace: every slot search and booking needs them,
+// and they change a few times a day.
+type bookingCaches struct {
+	tools   *wscache.Cache[map[string]Tool]
+	helpers *wscache.Cache[helperSet]
+}
+
+const bookingCachesKey = "playgram.booking.caches"
+
+func cachesOf(app core.App) *bookingCaches {
+	return app.Store().GetOrSet(bookingCachesKey, func() any {
+		return &bookingCaches{tools: wscache.New[map[string]Tool](), helpers: wscache.New[helperSet]()}
+	}).(*bookingCaches)
+}
+
+// invalidateBookingCaches drops a workspace's cached tools and helpers when one is written: right after the
+// statement (so the writing transaction reads its own change) and again after the commit or rollback (so
+// nothing read in between outlives it).
+func invalidateBookingCaches(app core.App) {
+	c := cachesOf(app)
+	drop := func(r *core.Record) {
+		c.tools.Invalidate(r.GetString("workspace"))
+		c.helpers.Invalidate(r.GetString("workspace"))
+	}
+	onWrite := func(e *core.RecordEvent) error {
+		err := e.Next()
+		drop(e.Record)
+		return err
+	}
+	onFailure := func(e *core.RecordErrorEvent) error {
+		drop(e.Record)
+		return e.Next()
+	}
+	for _, coll := range []string{collections.Tools, collections.Helpers} {
+		app.OnRecordCreateExecute(coll).BindFunc(onWrite)
+		app.OnRecordUpdateExecute(coll).BindFunc(onWrite)
+		app.OnRecordDeleteExecute(coll).BindFunc(onWrite)
+		app.OnRecordAfterCreateSuccess(coll).BindFunc(onWrite)
+		app.OnRecordAfterUpdateSuccess(coll).BindFunc(onWrite)
+		app.OnRecordAfterDeleteSuccess(coll).BindFunc(onWrite)
+		app.OnRecordAfterCreateError(coll).BindFunc(onFailure)
+		app.OnRecordAfterUpdateError(coll).BindFunc(onFailure)
+		app.OnRecordAfterDeleteError(coll).BindFunc(onFailure)
+	}
 }
 
 // ScheduleQuery says which helpers and which slot starts a schedule is loaded for.

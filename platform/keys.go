@@ -145,7 +145,7 @@ func (k *KeyAuth) Flush(app core.App) error {
 		return nil
 	}
 	now := types.NowDateTime().String()
-	err := app.RunInTransaction(func(tx core.App) error {
+	err := WriteTx(app, func(tx core.App) error {
 		for uk, c := range pending {
 			n := c.Load()
 			if n == 0 {
@@ -221,7 +221,7 @@ func CreateKey(app core.App, workspace string, p NewKeyParams, actor Actor) (sec
 	if err != nil {
 		return "", nil, err
 	}
-	err = app.RunInTransaction(func(tx core.App) error {
+	err = WriteTx(app, func(tx core.App) error {
 		coll, err := tx.FindCachedCollectionByNameOrId(collections.APIKeys)
 		if err != nil {
 			return err
@@ -256,7 +256,7 @@ func RotateKey(app core.App, rec *core.Record, grace time.Duration, actor Actor)
 		return "", err
 	}
 	before := KeySummary(rec)
-	err = app.RunInTransaction(func(tx core.App) error {
+	err = WriteTx(app, func(tx core.App) error {
 		rec.Set("previous_hash", rec.GetString("hash"))
 		rec.Set("previous_expires_at", time.Now().Add(grace))
 		rec.Set("hash", hash)
@@ -274,7 +274,7 @@ func RotateKey(app core.App, rec *core.Record, grace time.Duration, actor Actor)
 // RevokeKey stops a key, and its previous secret, at once.
 func RevokeKey(app core.App, rec *core.Record, actor Actor) error {
 	before := KeySummary(rec)
-	return app.RunInTransaction(func(tx core.App) error {
+	return WriteTx(app, func(tx core.App) error {
 		rec.Set("revoked", true)
 		rec.Set("revoked_at", time.Now())
 		if err := tx.Save(rec); err != nil {

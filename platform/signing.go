@@ -25,7 +25,7 @@ func CreateSigningSecret(app core.App, box *secretbox.Box, rec *core.Record, req
 		return "", err
 	}
 	before := KeySummary(rec)
-	err = app.RunInTransaction(func(tx core.App) error {
+	err = WriteTx(app, func(tx core.App) error {
 		rec.Set("signing_secret", sealed)
 		rec.Set("require_signature", require)
 		if err := tx.Save(rec); err != nil {

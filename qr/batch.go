@@ -135,7 +135,7 @@ func RunBatch(ctx context.Context, app core.App, id string) error {
 			break
 		}
 		n := min(batchChunk, p.Count-int(done))
-		err = app.RunInTransaction(func(tx core.App) error {
+		err = platform.WriteTx(app, func(tx core.App) error {
 			now := time.Now()
 			for range n {
 				if _, err := Generate(tx, GenerateInput{Tool: tool, Timezone: tz, Vars: p.Vars, MaxUses: p.MaxUses,

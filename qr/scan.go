@@ -60,7 +60,7 @@ func Scan(app core.App, in ScanInput) (ScanResult, error) {
 	}
 	code := qrcode.NormalizeCode(in.Code)
 	var res ScanResult
-	err := app.RunInTransaction(func(tx core.App) error {
+	err := platform.WriteTx(app, func(tx core.App) error {
 		res = ScanResult{Code: code, Flags: []string{}}
 		row, err := loadScanTarget(tx, in.Workspace, code)
 		if err != nil {
@@ -263,7 +263,7 @@ func saveScan(tx core.App, in ScanInput, now time.Time, target *scanTarget, res 
 
 // Revoke stops a code for good and records qr.revoked, in one transaction.
 func Revoke(app core.App, rec *core.Record, actor platform.Actor, now time.Time) error {
-	return app.RunInTransaction(func(tx core.App) error {
+	return platform.WriteTx(app, func(tx core.App) error {
 		rec.Set("status", collections.QRRevoked)
 		rec.Set("revoked_at", now)
 		if err := tx.Save(rec); err != nil {

@@ -985,7 +985,7 @@ func (b *bookingAPI) notifyLink(booking *core.Record, who change) string {
 func (b *bookingAPI) cancel(id string, e *core.RequestEvent, reason string, target string) (*core.Record, string, error) {
 	var out *core.Record
 	var link string
-	err := e.App.RunInTransaction(func(tx core.App) error {
+	err := platform.WriteTx(e.App, func(tx core.App) error {
 		booking, staff, token, err := actingOn(tx, e, id)
 		if err != nil {
 			return err
@@ -1084,7 +1084,7 @@ func (b *bookingAPI) changeFailure(e *core.RequestEvent, err error) error {
 func (b *bookingAPI) reschedule(id string, e *core.RequestEvent, start time.Time, helperRef string) (*core.Record, string, error) {
 	var out *core.Record
 	var link string
-	err := e.App.RunInTransaction(func(tx core.App) error {
+	err := platform.WriteTx(e.App, func(tx core.App) error {
 		booking, staff, token, err := actingOn(tx, e, id)
 		if err != nil {
 			return err
@@ -1226,7 +1226,7 @@ func (b *bookingAPI) rescheduleRoute(e *core.RequestEvent) error {
 func (b *bookingAPI) confirm(e *core.RequestEvent) error {
 	var out *core.Record
 	var link string
-	err := e.App.RunInTransaction(func(tx core.App) error {
+	err := platform.WriteTx(e.App, func(tx core.App) error {
 		booking, _, _, err := actingOn(tx, e, e.Request.PathValue("id"))
 		if err != nil {
 			return err
@@ -1475,7 +1475,7 @@ func (b *bookingAPI) takeOffer(e *core.RequestEvent) error {
 	}
 	var rec *core.Record
 	var token string
-	err = e.App.RunInTransaction(func(tx core.App) error {
+	err = platform.WriteTx(e.App, func(tx core.App) error {
 		if c := findContact(tx, o.Workspace, ref); c != nil {
 			existing, err := tx.FindFirstRecordByFilter(collections.Bookings, "contact = {:c} && tool = {:t} && start = {:s} && (status = 'pending' || status = 'confirmed')",
 				dbx.Params{"c": c.Id, "t": tool.ID, "s": dbtime.Format(start)})
@@ -1972,7 +1972,7 @@ func (b *bookingAPI) rotateFeedToken(e *core.RequestEvent) error {
 	}
 	token := newToken()
 	actor := platform.ActorFromRequest(e)
-	err = e.App.RunInTransaction(func(tx core.App) error {
+	err = platform.WriteTx(e.App, func(tx core.App) error {
 		helper.Set("calendar_token_hash", hashToken(token))
 		platform.WithActor(helper, actor)
 		if err := tx.Save(helper); err != nil {

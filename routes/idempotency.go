@@ -33,7 +33,7 @@ func createOnce(e *core.RequestEvent, raw []byte, create func(tx core.App) (int,
 	if key == "" {
 		var status int
 		var resp any
-		err := e.App.RunInTransaction(func(tx core.App) error {
+		err := platform.WriteTx(e.App, func(tx core.App) error {
 			var err error
 			status, resp, err = create(tx)
 			return err
@@ -52,7 +52,7 @@ func createOnce(e *core.RequestEvent, raw []byte, create func(tx core.App) (int,
 
 	var status int
 	var body []byte
-	err := e.App.RunInTransaction(func(tx core.App) error {
+	err := platform.WriteTx(e.App, func(tx core.App) error {
 		prev, err := tx.FindFirstRecordByFilter(collections.IdempotencyKeys, "scope = {:s} && key = {:k}", dbx.Params{"s": scope, "k": key})
 		if err == nil {
 			if time.Since(prev.GetDateTime("created").Time()) < IdempotencyWindow {

@@ -432,7 +432,7 @@ func socialUnassign(e *core.RequestEvent) error {
 	if err != nil {
 		return err
 	}
-	err = e.App.RunInTransaction(func(tx core.App) error {
+	err = platform.WriteTx(e.App, func(tx core.App) error {
 		return social.RemovePost(tx, cat, e.Request.PathValue("post"), platform.ActorFromRequest(e))
 	})
 	if err != nil {

@@ -1,6 +1,7 @@
 package social
 
 import (
+	"github.com/playgram/playgram/platform"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -136,7 +137,7 @@ func (s *Service) FlushUsage() error {
 		return nil
 	}
 	now := dbTime(time.Now())
-	err := s.app.RunInTransaction(func(tx core.App) error {
+	err := platform.WriteTx(s.app, func(tx core.App) error {
 		for k, c := range clients {
 			_, err := tx.DB().NewQuery(`INSERT INTO social_usage (id, workspace, client, platform, day, requests, hits, stale, misses, refused, created, updated)
 				VALUES ({:id}, {:ws}, {:client}, {:platform}, {:day}, {:r}, {:h}, {:s}, {:m}, {:x}, {:now}, {:now})

@@ -121,7 +121,7 @@ type DMInput struct {
 func VerifyDM(app core.App, box *secretbox.Box, hub *Hub, in DMInput, now time.Time) (reason string, rec *core.Record, err error) {
 	candidates := verification.Candidates(in.Code)
 	sender := verification.NormalizeUsername(in.IGUsername)
-	err = app.RunInTransaction(func(tx core.App) error {
+	err = platform.WriteTx(app, func(tx core.App) error {
 		since := dbtime.Format(now.Add(-AttemptWindow))
 		var failures int
 		if in.SubscriberID != "" {

@@ -159,7 +159,7 @@ func ExpireDue(app core.App, hub *Hub, now time.Time) (int, error) {
 		return 0, err
 	}
 	for _, r := range due {
-		if err := app.RunInTransaction(func(tx core.App) error {
+		if err := platform.WriteTx(app, func(tx core.App) error {
 			return complete(tx, hub, r, verification.Expired, verification.ReasonExpired, now, "system")
 		}); err != nil {
 			return 0, err

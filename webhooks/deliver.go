@@ -134,7 +134,7 @@ func (e *Engine) claim(ctx context.Context) ([]*task, time.Duration, error) {
 		marks[i] = e.state(p.ep.ID).marks
 	}
 	e.mu.Unlock()
-	err := e.app.RunInTransaction(func(tx core.App) error {
+	err := platform.WriteTx(e.app, func(tx core.App) error {
 		db := tx.NonconcurrentDB()
 		q := db.NewQuery(`UPDATE ` + collections.WebhookDeliveries + ` SET status = 'sending', lease_owner = {:owner}, lease_until = {:lease}
 			WHERE id IN (SELECT id FROM ` + collections.WebhookDeliveries + `
@@ -433,7 +433,7 @@ func (e *Engine) record(results []*result) error {
 			r.code, truncate(r.body, ResponseExcerpt), r.duration.Milliseconds(), errText, stamp, stamp})
 		updates = append(updates, []any{t.ID, status, attempt, next, r.code, errText, r.start.UnixMilli()})
 	}
-	err := e.app.RunInTransaction(func(tx core.App) error {
+	err := platform.WriteTx(e.app, func(tx core.App) error {
 		db := tx.NonconcurrentDB()
 		if err := execRows(db, `INSERT INTO `+collections.WebhookAttempts+` (id, workspace, endpoint, delivery, attempt, ts, status,
 				response_code, response_body, duration_ms, error, created, updated) VALUES `, "", nil, attempts); err != nil {

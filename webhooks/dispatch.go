@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"github.com/playgram/playgram/platform"
 	"strconv"
 	"strings"
 	"time"
@@ -46,7 +47,7 @@ func (e *Engine) dispatch(claim bool) (int, []*task, error) {
 	nowMs := now.UnixMilli()
 	var tasks []*task
 	reserved := map[*endpoint]int{}
-	err := e.app.RunInTransaction(func(tx core.App) error {
+	err := platform.WriteTx(e.app, func(tx core.App) error {
 		tasks, reserved = nil, map[*endpoint]int{} // a retried function starts over
 		db := tx.NonconcurrentDB()
 		var pos int64

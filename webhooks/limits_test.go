@@ -32,11 +32,14 @@ func TestRateLimitAndInFlightAreRespectedWithoutBurningAttempts(t *testing.T) {
 
 	hits := limited.got("")
 	sort.Slice(hits, func(i, j int) bool { return hits[i].At.Before(hits[j].At) })
-	// A bucket of 5 tokens refilled at 5/s: at most 5 + 5·t requests by time t after the first.
-	for i, h := range hits {
-		elapsed := h.At.Sub(hits[0].At).Seconds()
-		if allowed := 5 + int(elapsed*5+0.2); i+1 > allowed {
-			t.Fatalf("request %d went out %.2fs after the first; a 5/s limit allows %d by then", i+1, elapsed, allowed)
+	// A bucket of 5 tokens refilled at 5/s: at most 5 + 5·t requests arrive in any window of t seconds. One
+	// request of slack absorbs arrival jitter on a busy machine (a late first arrival shortens every window).
+	for i := range hits {
+		for j := i; j < len(hits); j++ {
+			window := hits[j].At.Sub(hits[i].At).Seconds()
+			if n, allowed := j-i+1, 5+int(window*5)+1; n > allowed {
+				t.Fatalf("%d requests arrived within %.2fs; a 5/s limit allows %d", n, window, allowed)
+			}
 		}
 	}
 	if span := hits[11].At.Sub(hits[0].At); span < 1200*time.Millisecond {

@@ -59,3 +59,21 @@ func BenchmarkQRImageCached(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkQRScanConsumingC50 is the loopback scenario's shape in process: 50 clients scanning one unlimited
+// code in a closed loop, reporting req/s and the p50/p99 latency each client sees.
+func BenchmarkQRScanConsumingC50(b *testing.B) {
+	app := testutil.NewWorldApp(b)
+	defer app.Cleanup()
+	w := testutil.TheWorld(b)
+	h := testutil.Handler(b, app)
+	key := testutil.Bearer(w.ManychatKey)
+	res := testutil.Do(h, "POST", "/api/v1/qr", `{"tool":"acme-qr","max_uses":0}`, key)
+	var qr struct{ Code string }
+	_ = json.Unmarshal([]byte(res.Body), &qr)
+	body := `{"code":"` + qr.Code + `","device_id":"bench"}`
+	runAt(b, 50, func(int64) (int, string) {
+		r := testutil.Do(h, "POST", "/api/v1/qr/scan", body, key)
+		return r.Status, r.Body
+	}, 200)
+}
