@@ -195,6 +195,14 @@ test('Inbox lists conversations, moves with Alt+J / Alt+K, and / inserts a canne
     await page.keyboard.press('Alt+k');
     await detail.getByRole('heading', { name: 'Messages from Ana Souza' }).waitFor();
 
+    // A new Manychat message arrives live.
+    await page.locator('.inbox[data-live="true"]').waitFor();
+    await fetch(server.base + '/api/v1/manychat/messages', { method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: 'Bearer ' + seed.key }, body: JSON.stringify({ subscriber_id: '9003', text: 'Is there parking?' }) });
+    await list.getByRole('button', { name: /Carla Dias.*Is there parking\?/ }).waitFor({ timeout: 10000 });
+    await page.getByTestId('live').filter({ hasText: 'New Manychat message' }).waitFor();
+    assert.match(await current.textContent(), /Ana Souza/, 'the open conversation stays open');
+
     // "/" lists the templates; Enter inserts the chosen one with the contact's placeholders filled.
     const box = page.getByLabel('Reply', { exact: true });
     await box.click();
@@ -244,6 +252,46 @@ test('a bad auto-reply pattern is rejected inline with the server message; a goo
       headers: { 'Content-Type': 'application/json', Authorization: 'Bearer ' + seed.key }, body: JSON.stringify({ subscriber_id: '9002', text: 'what is the price?' }) });
     const body = await res.text();
     assert.match(body, /Hi Bruno, a haircut is 20 euros/);
+  });
+});
+
+test('a refused tag change rolls back with a message, and a viewer sees no write controls', async () => {
+  const dora = await server.request('POST', '/api/collections/contacts/records', { workspace: server.user.workspace, name: 'Dora Gone', source: 'manual' });
+  await withPage({}, async (page) => {
+    await signIn(page, server);
+    await page.goto(`${server.base}/#/contacts/${dora.id}`);
+    await page.getByRole('heading', { name: 'Dora Gone', level: 1 }).waitFor();
+    await server.request('DELETE', `/api/collections/contacts/records/${dora.id}`);
+    await page.getByLabel('New tag').fill('ghost');
+    await page.getByLabel('New tag').press('Enter');
+    await page.locator('.toast.error').getByText(/Could not add ghost/).waitFor();
+    await page.getByTestId('contact-tags').getByText('No tags.').waitFor();
+  });
+
+  const email = 'inbox-viewer@example.com';
+  const password = 'viewer-password-123';
+  const su = await server.request('POST', '/api/collections/_superusers/auth-with-password', { identity: server.superuser.email, password: server.superuser.password }, '');
+  await server.request('POST', '/api/collections/users/records', { email, password, passwordConfirm: password, name: 'Vic Viewer',
+    workspace: server.user.workspace, role: 'viewer', verified: true }, su.token);
+  await withPage({}, async (page) => {
+    await page.goto(server.base + '/');
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('navigation', { name: 'Main' }).waitFor();
+    await page.goto(`${server.base}/#/contacts/${seed.ana}`);
+    await page.getByTestId('heatmap').waitFor();
+    await page.getByRole('button', { name: 'Show' }).waitFor(); // history is reading, not writing
+    for (const name of ['Create booking', 'Generate QR', 'Send a flow', 'Add tag']) {
+      assert.equal(await page.getByRole('button', { name }).count(), 0, `a viewer sees no ${name}`);
+    }
+    assert.equal(await page.getByLabel('New tag').count(), 0);
+    await page.goto(`${server.base}/#/inbox`);
+    await page.getByTestId('conversation').getByRole('heading', { name: /Messages from/ }).waitFor();
+    assert.equal(await page.getByLabel('Reply', { exact: true }).count(), 0, 'a viewer cannot reply');
+    await page.getByTestId('rules').getByRole('row', { name: /Prices/ }).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Add rule' }).count(), 0);
+    assert.equal(await page.getByRole('button', { name: /^Delete/ }).count(), 0);
   });
 });
 
