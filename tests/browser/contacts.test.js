@@ -176,7 +176,7 @@ test('Inbox lists conversations, moves with Alt+J / Alt+K, and / inserts a canne
     const list = page.getByTestId('conversations');
     await list.getByRole('button', { name: /Ana Souza/ }).waitFor();
     await list.getByRole('button', { name: /Bruno Lima.*Manychat/ }).waitFor();
-    await list.getByRole('button', { name: /Bruno Lima.*AI.*negative/ }).waitFor();
+    await list.getByRole('button', { name: /Bruno Lima.*AI.*Sentiment: negative/ }).waitFor();
     const current = list.locator('button[aria-current="true"]');
     assert.match(await current.textContent(), /Ana Souza/, 'the newest conversation is open');
     const detail = page.getByTestId('conversation');
