@@ -66,25 +66,17 @@ func ParseQuery(v url.Values) (Query, map[string]string) {
 			q.Fields[name] = vals[0]
 		}
 	}
-	if s := v.Get("active_since"); s != "" {
-		t, err := time.Parse(time.RFC3339, s)
-		if err != nil {
-			t, err = time.Parse("2006-01-02", s)
+	for name, dst := range map[string]*time.Time{"active_since": &q.ActiveSince, "active_before": &q.ActiveBefore} {
+		if s := v.Get(name); s != "" {
+			t, err := time.Parse(time.RFC3339, s)
+			if err != nil {
+				t, err = time.Parse("2006-01-02", s)
+			}
+			if err != nil {
+				problems[name] = "must be a date (YYYY-MM-DD) or an RFC 3339 time"
+			}
+			*dst = t
 		}
-		if err != nil {
-			problems["active_since"] = "must be a date (YYYY-MM-DD) or an RFC 3339 time"
-		}
-		q.ActiveSince = t
-	}
-	if s := v.Get("active_before"); s != "" {
-		t, err := time.Parse(time.RFC3339, s)
-		if err != nil {
-			t, err = time.Parse("2006-01-02", s)
-		}
-		if err != nil {
-			problems["active_before"] = "must be a date (YYYY-MM-DD) or an RFC 3339 time"
-		}
-		q.ActiveBefore = t
 	}
 	for name, dst := range map[string]*time.Time{"active_days": &q.ActiveSince, "inactive_days": &q.ActiveBefore} {
 		if s := v.Get(name); s != "" {
