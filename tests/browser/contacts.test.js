@@ -155,6 +155,17 @@ test('the contact page shows the heatmap, the contact at a date, and quick actio
     const qr = await server.request('GET', `/api/collections/qr_codes/records?filter=${encodeURIComponent(`code='${code}'`)}`);
     assert.equal(qr.items[0].contact, seed.ana);
 
+    // Quick action: book the first free slot (prefilled from /bookings/next).
+    await page.getByRole('button', { name: 'Create booking' }).click();
+    await page.waitForFunction(() => document.getElementById('cb-time')?.value !== '');
+    const when = await page.evaluate(() => new Date(`${document.getElementById('cb-date').value}T${document.getElementById('cb-time').value}:00`).toISOString());
+    await page.getByRole('button', { name: 'Book', exact: true }).click();
+    await page.locator('.toast').getByText(/^Booked /).waitFor();
+    await page.getByTestId('contact-bookings').getByText(/confirmed|pending/).waitFor();
+    const booked = await server.request('GET', `/api/collections/bookings/records?filter=${encodeURIComponent(`contact='${seed.ana}'`)}`);
+    assert.equal(booked.totalItems, 1);
+    assert.equal(new Date(booked.items[0].start.replace(' ', 'T')).toISOString(), when);
+
     // Quick action: send a flow (queued for Manychat).
     await page.getByRole('button', { name: 'Send a flow' }).click();
     await page.getByLabel('Flow namespace').fill('content20260101000000_000001');
