@@ -129,6 +129,8 @@ test('the contact page shows the heatmap, the contact at a date, and quick actio
     const hist = page.getByTestId('history');
     await hist.getByText(`As of the snapshot of ${seed.snapDay}`).waitFor();
     await hist.getByText('Ana Old-Name').waitFor();
+    await hist.getByText('(now: Ana Souza)').waitFor();
+    await hist.getByText('(now: pro)').waitFor();
     await hist.getByText('ana@old.example').waitFor();
     await hist.getByText('trial').waitFor();
     await hist.getByText('basic').waitFor();
