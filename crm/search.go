@@ -19,9 +19,11 @@ type Query struct {
 	Tags        []string          `json:"tags,omitempty"`
 	Fields      map[string]string `json:"fields,omitempty"`
 	ActiveSince time.Time         `json:"active_since,omitzero"`
-	Sort        string            `json:"sort,omitempty"`
-	Page        int               `json:"page,omitempty"`
-	PerPage     int               `json:"per_page,omitempty"`
+	// ActiveBefore keeps contacts inactive since then: last interaction before it, or none at all.
+	ActiveBefore time.Time `json:"active_before,omitzero"`
+	Sort         string    `json:"sort,omitempty"`
+	Page         int       `json:"page,omitempty"`
+	PerPage      int       `json:"per_page,omitempty"`
 }
 
 // Sorts maps the accepted sort values to their SQL; each has an index on (workspace, column).
@@ -41,8 +43,9 @@ var Sorts = map[string]string{
 // MaxPerPage bounds a page of search results.
 const MaxPerPage = 200
 
-// ParseQuery reads q, tags (comma-separated), field.NAME, active_since (RFC 3339 or YYYY-MM-DD), sort, page
-// and per_page; problems are keyed by parameter.
+// ParseQuery reads q, tags (comma-separated), field.NAME, active_since and active_before (RFC 3339 or
+// YYYY-MM-DD), active_days and inactive_days (relative to now: a saved search keeps meaning "the last N days"),
+// sort, page and per_page; problems are keyed by parameter.
 func ParseQuery(v url.Values) (Query, map[string]string) {
 	q := Query{Q: strings.TrimSpace(v.Get("q")), Sort: v.Get("sort"), Fields: map[string]string{}}
 	problems := map[string]string{}
@@ -63,15 +66,27 @@ func ParseQuery(v url.Values) (Query, map[string]string) {
 			q.Fields[name] = vals[0]
 		}
 	}
-	if s := v.Get("active_since"); s != "" {
-		t, err := time.Parse(time.RFC3339, s)
-		if err != nil {
-			t, err = time.Parse("2006-01-02", s)
+	for name, dst := range map[string]*time.Time{"active_since": &q.ActiveSince, "active_before": &q.ActiveBefore} {
+		if s := v.Get(name); s != "" {
+			t, err := time.Parse(time.RFC3339, s)
+			if err != nil {
+				t, err = time.Parse("2006-01-02", s)
+			}
+			if err != nil {
+				problems[name] = "must be a date (YYYY-MM-DD) or an RFC 3339 time"
+			}
+			*dst = t
 		}
-		if err != nil {
-			problems["active_since"] = "must be a date (YYYY-MM-DD) or an RFC 3339 time"
+	}
+	for name, dst := range map[string]*time.Time{"active_days": &q.ActiveSince, "inactive_days": &q.ActiveBefore} {
+		if s := v.Get(name); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 1 || n > 3650 {
+				problems[name] = "must be a whole number of days from 1 to 3650"
+				continue
+			}
+			*dst = time.Now().AddDate(0, 0, -n)
 		}
-		q.ActiveSince = t
 	}
 	if q.Sort != "" {
 		if _, ok := Sorts[q.Sort]; !ok {
@@ -106,6 +121,9 @@ func (q Query) Values() url.Values {
 	}
 	if !q.ActiveSince.IsZero() {
 		v.Set("active_since", q.ActiveSince.UTC().Format(time.RFC3339))
+	}
+	if !q.ActiveBefore.IsZero() {
+		v.Set("active_before", q.ActiveBefore.UTC().Format(time.RFC3339))
 	}
 	if q.Sort != "" {
 		v.Set("sort", q.Sort)
@@ -160,6 +178,10 @@ func (q Query) where(ws string) (from string, where []string, params dbx.Params,
 		params["since"] = dt(q.ActiveSince)
 		where = append(where, "c.last_interaction_at >= {:since}")
 	}
+	if !q.ActiveBefore.IsZero() {
+		params["before"] = dt(q.ActiveBefore)
+		where = append(where, "(c.last_interaction_at < {:before} OR c.last_interaction_at IS NULL)")
+	}
 	return from, where, params, true
 }
 
@@ -189,7 +211,7 @@ func Search(app core.App, ws string, q Query) (*SearchResult, error) {
 			sort = "-created"
 		}
 	}
-	if q.Q != "" && len(q.Tags) == 0 && len(q.Fields) == 0 && q.ActiveSince.IsZero() && (sort == "-created" || sort == "relevance") {
+	if q.Q != "" && len(q.Tags) == 0 && len(q.Fields) == 0 && q.ActiveSince.IsZero() && q.ActiveBefore.IsZero() && (sort == "-created" || sort == "relevance") {
 		return searchText(app, res, params, sort)
 	}
 	if err := app.DB().NewQuery("SELECT COUNT(*) FROM " + from + " WHERE " + cond).Bind(params).Row(&res.Total); err != nil {

@@ -693,11 +693,19 @@ func TestContactSearchAndSavedSearches(t *testing.T) {
 		"field.age=31":                        "José Álvarez",
 		"tags=lead&field.plan=basic":          "Maria Souza",
 		"active_since=" + now.AddDate(0, 0, -20).Format("2006-01-02") + "&sort=name": "José Álvarez,Maria Souza",
-		"q=nobody": "",
+		"active_days=20&sort=name":   "José Álvarez,Maria Souza",
+		"inactive_days=20&sort=name": "Joana Dark",
+		"active_before=" + now.AddDate(0, 0, -5).Format("2006-01-02") + "&sort=name": "Joana Dark,Maria Souza",
+		"tags=lead&inactive_days=5": "Maria Souza",
+		"q=nobody":                  "",
 	} {
 		if got := strings.Join(search(qs), ","); got != want {
 			t.Errorf("%s: got %q, want %q", qs, got, want)
 		}
+	}
+	if res := env.do("GET", "/api/v1/contacts?inactive_days=0&active_days=x&active_before=soon", "", env.viewH); res.Status != 400 ||
+		!strings.Contains(res.Body, `"inactive_days"`) || !strings.Contains(res.Body, `"active_days"`) || !strings.Contains(res.Body, `"active_before"`) {
+		t.Fatalf("bad activity params: %s", res.Body)
 	}
 	if res := env.do("GET", "/api/v1/contacts?sort=shoe&per_page=1000", "", env.viewH); res.Status != 400 || !strings.Contains(res.Body, `"sort"`) || !strings.Contains(res.Body, `"per_page"`) {
 		t.Fatalf("bad params: %s", res.Body)

@@ -143,7 +143,7 @@ test('switches theme without a flash and remembers it', async () => {
 });
 
 const screens = [
-  ['home', 'Home'], ['qr', 'QR codes'], ['bookings', 'Bookings'], ['contacts', 'Contacts'],
+  ['home', 'Home'], ['qr', 'QR codes'], ['bookings', 'Bookings'], ['contacts', 'Contacts'], ['inbox', 'Inbox'],
   ['webhooks', 'Webhooks'], ['tools', 'Tools'], ['keys', 'API keys'],
 ];
 const looks = [

@@ -50,3 +50,8 @@ export function inWs(filter = '') {
   const parts = [ws ? pb.filter('workspace = {:ws}', { ws }) : '', filter].filter(Boolean);
   return parts.length > 1 ? parts.map((p) => `(${p})`).join(' && ') : parts[0] || '';
 }
+
+// tagNames reads a contact's tags or local_tags (plain names, or Manychat's {id, name} objects) as names.
+export function tagNames(list) {
+  return (Array.isArray(list) ? list : []).map((t) => (typeof t === 'string' ? t : t?.name)).filter(Boolean);
+}
