@@ -73,6 +73,28 @@ test('requests a CSV export, sees it finish live, downloads it, and the audit tr
   });
 });
 
+test('answers a data-subject access request with a ZIP and erases the person; both are audited', async () => {
+  const c = await server.request('POST', '/api/collections/contacts/records', { workspace: server.user.workspace, name: 'Erin Subject', email: 'erin@example.com', source: 'manual' });
+  await withPage({}, async (page) => {
+    await open(page, 'exports', 'Exports');
+    await page.getByLabel('Find the person').fill('Erin');
+    await page.getByRole('button', { name: 'Find', exact: true }).click();
+    const subjects = page.getByTestId('subjects');
+    await subjects.getByRole('listitem').filter({ hasText: 'erin@example.com' }).waitFor();
+    const [download] = await Promise.all([page.waitForEvent('download'), subjects.getByRole('button', { name: 'Download their data (Erin Subject)' }).click()]);
+    assert.equal(download.suggestedFilename(), `contact-${c.id}.zip`);
+    const zip = readFileSync(await download.path());
+    assert.equal(zip.subarray(0, 2).toString(), 'PK');
+    assert.ok(zip.includes('contact.json') && zip.includes('manifest.json'), 'the ZIP holds the contact and a manifest');
+    await page.getByTestId('audit').getByText(`All data of contact ${c.id}`).waitFor();
+
+    await subjects.getByRole('button', { name: 'Erase… (Erin Subject)' }).click();
+    await page.locator('.toast').getByText('Erin Subject erased').waitFor();
+    await page.getByTestId('audit').getByText(`Erased contact ${c.id}`).waitFor();
+    await assert.rejects(server.request('GET', `/api/collections/contacts/records/${c.id}`), /404/);
+  });
+});
+
 test('creates and deletes an export schedule', async () => {
   await withPage({ theme: 'dark' }, async (page) => {
     await open(page, 'exports', 'Exports');
@@ -189,6 +211,7 @@ test('shows "Sign in with Instagram" only when the users collection has the inst
       await page.reload();
       await page.getByRole('button', { name: 'Sign in with Instagram' }).waitFor();
       await axeClean(page, 'sign-in with Instagram');
+      await shot(page, 'signin-instagram-light');
     } finally {
       await su('PATCH', '/api/collections/users', { oauth2: users.oauth2 });
     }
@@ -226,6 +249,7 @@ test('shows each API key\'s requests per day over 30 days, with a table', async 
     await chart.getByRole('row', { name: `${today.slice(5)} 3` }).waitFor();
     assert.equal(await chart.locator('tbody tr').count(), 30);
     await axeClean(page, 'keys with usage');
+    await shot(page, 'keys-usage-light');
   });
 });
 
