@@ -177,6 +177,14 @@ test('invites a member, changes their role, and removes them', async () => {
     const users = await server.request('GET', `/api/collections/users/records?filter=${encodeURIComponent("name='Nina Member'")}`);
     assert.equal(users.items[0].role, 'admin');
     await page.getByTestId('members').getByText('nina@example.com').waitFor();
+    // A refused change (here the answer is made a 403 on the way) puts the old role back and says why.
+    await page.route('**/api/collections/users/records/*', (r) => (r.request().method() === 'PATCH'
+      ? r.fulfill({ status: 403, contentType: 'application/json', body: JSON.stringify({ status: 403, message: 'Only owners may do that.', data: {} }) })
+      : r.continue()));
+    await role.selectOption('viewer');
+    await page.locator('.toast').getByText("Could not change Nina Member's role: Only owners may do that.").waitFor();
+    await page.waitForFunction(() => document.querySelector('[aria-label="Role of Nina Member"]').value === 'admin');
+    await page.unroute('**/api/collections/users/records/*');
     // The owner's own row has no role control or remove button.
     const me = page.getByTestId('members').getByRole('listitem').filter({ hasText: server.owner.email });
     assert.equal(await me.count(), 1);
