@@ -132,10 +132,17 @@ test('changes the workspace time zone, and a made-up zone is refused', async () 
     await page.getByRole('button', { name: 'Save workspace' }).click();
     await page.locator('#ws-tz-err').waitFor();
     await tz.fill('Europe/Berlin');
+    await page.getByLabel('Brand colour').fill('#336699');
+    await page.getByLabel('Logo').setInputFiles({ name: 'logo.svg', mimeType: 'image/svg+xml',
+      buffer: Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"><rect width="64" height="64" fill="#369"/></svg>') });
     await page.getByRole('button', { name: 'Save workspace' }).click();
     await page.locator('.toast').getByText('Workspace saved').waitFor();
+    await page.getByRole('img', { name: 'Current logo of Demo Shop' }).waitFor();
     const ws = await server.request('GET', `/api/collections/workspaces/records/${server.user.workspace}`);
     assert.equal(ws.timezone, 'Europe/Berlin');
+    assert.equal(ws.branding.primary, '#336699');
+    assert.match(ws.logo, /\.svg$/);
+    assert.ok(await page.getByTestId('ws-logo').evaluate((img) => img.complete && img.naturalWidth > 0), 'the logo loads from the server');
     await page.reload();
     await page.getByLabel('Time zone', { exact: true }).waitFor();
     assert.equal(await page.getByLabel('Time zone', { exact: true }).inputValue(), 'Europe/Berlin');
