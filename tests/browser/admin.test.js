@@ -259,12 +259,13 @@ test('shows each API key\'s requests per day over 30 days, with a table', async 
     await row.getByRole('button', { name: 'Usage of Partner site' }).click();
     const chart = page.getByTestId('usage-chart');
     await chart.getByRole('img', { name: /Requests per day with Partner site/ }).waitFor();
+    await shot(page, 'keys-usage-light');
     await chart.getByRole('button', { name: 'View as table' }).click();
-    await chart.getByRole('row', { name: `${old.slice(5)} 7` }).waitFor();
-    await chart.getByRole('row', { name: `${today.slice(5)} 3` }).waitFor();
+    const label = (d) => new Date(d + 'T00:00:00Z').toLocaleDateString('en-GB', { day: 'numeric', month: 'short', timeZone: 'UTC' });
+    await chart.getByRole('row', { name: `${label(old)} 7` }).waitFor();
+    await chart.getByRole('row', { name: `${label(today)} 3` }).waitFor();
     assert.equal(await chart.locator('tbody tr').count(), 30);
     await axeClean(page, 'keys with usage');
-    await shot(page, 'keys-usage-light');
   });
 });
 
