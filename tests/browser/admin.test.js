@@ -116,6 +116,12 @@ test('creates and deletes an export schedule', async () => {
     await axeClean(page, 'exports (dark, with a schedule)');
     await shot(page, 'exports-data-dark');
 
+    // Pause it: the switch turns off at once and the server agrees.
+    await row.getByRole('checkbox', { name: 'On (Weekly contacts)' }).uncheck();
+    await page.getByTestId('live').filter({ hasText: 'Weekly contacts paused' }).waitFor();
+    const paused = await server.request('GET', `/api/collections/export_schedules/records/${saved.items[0].id}`);
+    assert.equal(paused.enabled, false);
+
     await row.getByRole('button', { name: 'Delete Weekly contacts' }).click();
     await row.waitFor({ state: 'detached' });
     await page.locator('.toast').getByText('Schedule Weekly contacts deleted').waitFor();
