@@ -65,6 +65,13 @@ func TestInviteMember(t *testing.T) {
 	if n, _ := app.CountRecords(collections.Users, dbx.HashExp{"email": "kim@acme.test"}); n != 1 {
 		t.Fatalf("%d users for one idempotent invite", n)
 	}
+	// Members of the workspace see an invited colleague's email; other workspaces do not see the member at all.
+	if list := testutil.Do(h, "GET", "/api/collections/users/records?perPage=200", "", w.Viewer.Headers); !strings.Contains(list.Body, `"email":"kim@acme.test"`) {
+		t.Fatalf("a colleague should see the invited member's email: %d %s", list.Status, list.Body)
+	}
+	if list := testutil.Do(h, "GET", "/api/collections/users/records?perPage=200", "", w.GlobexAdmin.Headers); strings.Contains(list.Body, "kim@acme.test") {
+		t.Fatalf("another workspace sees the member: %s", list.Body)
+	}
 
 	// The invitation is a job in the same transaction; running it sends the set-your-password email.
 	svcJobs := jobs.RunnerOf(app)

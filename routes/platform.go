@@ -248,6 +248,9 @@ func addMember(e *core.RequestEvent) error {
 		user.Set("name", req.Name)
 		user.Set("workspace", p.Workspace)
 		user.Set("role", req.Role)
+		// Colleagues see an invited member's email (the users list rule keeps it inside the workspace), so the
+		// dashboard's member list can show whom each row is.
+		user.SetEmailVisibility(true)
 		user.SetRandomPassword() // never shown: the invitation email carries a link to set one
 		platform.WithActor(user, actor)
 		if err := tx.Save(user); err != nil {

@@ -144,7 +144,7 @@ test('switches theme without a flash and remembers it', async () => {
 
 const screens = [
   ['home', 'Home'], ['qr', 'QR codes'], ['bookings', 'Bookings'], ['contacts', 'Contacts'], ['inbox', 'Inbox'],
-  ['webhooks', 'Webhooks'], ['tools', 'Tools'], ['keys', 'API keys'],
+  ['webhooks', 'Webhooks'], ['tools', 'Tools'], ['keys', 'API keys'], ['exports', 'Exports'], ['settings', 'Settings'],
 ];
 const looks = [
   { name: 'light', theme: 'light', width: 1280 },

@@ -150,3 +150,35 @@ export async function seedBookings(server) {
   const b = await r('POST', '/api/v1/bookings', { tool: tool.id, helper: helper.id, contact: carl.id, start: at(14).toISOString(), name: 'Carl Customer', email: 'carl@example.com' });
   return { tool, helper, a: a.booking || a, b: b.booking || b, at };
 }
+
+// startFakeManychat runs `playgram fake-manychat` (internal/fakes/manychat with a demo page) on a free loopback
+// port; give its url to a server as MANYCHAT_BASE_URL. {url, token, stop()}.
+export async function startFakeManychat() {
+  const bin = process.env.PLAYGRAM_BIN || path.join(root, 'bin/playgram');
+  const dir = mkdtempSync(path.join(tmpdir(), 'playgram-fakemc-'));
+  const port = await freePort();
+  const proc = spawn(bin, ['fake-manychat', '--addr', `127.0.0.1:${port}`, '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout.on('data', (d) => (out += d));
+  proc.stderr.on('data', (d) => (out += d));
+  const deadline = Date.now() + 15000;
+  while (!/token (\S+)/.test(out)) {
+    if (proc.exitCode !== null || Date.now() > deadline) { proc.kill(); throw new Error('fake Manychat did not start:\n' + out); }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url: `http://127.0.0.1:${port}`,
+    token: out.match(/token (\S+)/)[1],
+    async stop() {
+      proc.kill('SIGTERM');
+      if (proc.exitCode === null) await new Promise((r) => proc.once('exit', r));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+// asSuperuser signs in as the server's superuser and returns a request function like server.request.
+export async function asSuperuser(server) {
+  const auth = await server.request('POST', '/api/collections/_superusers/auth-with-password', { identity: server.superuser.email, password: server.superuser.password }, '');
+  return (method, p, body) => server.request(method, p, body, auth.token);
+}

@@ -30,9 +30,10 @@ export function fmtTime(s) {
   return isNaN(d) ? s : d.toLocaleString();
 }
 
-// download fetches a signed-in route (e.g. a CSV export) and saves it; a plain link would carry no token.
-export async function download(path, filename) {
-  const res = await fetch('/api/v1' + path, { headers: { Authorization: pb.authStore.token } });
+// download fetches a signed-in route (e.g. a CSV export, or POST a data-subject ZIP) and saves it; a plain link
+// would carry no token.
+export async function download(path, filename, { method = 'GET' } = {}) {
+  const res = await fetch('/api/v1' + path, { method, headers: { Authorization: pb.authStore.token } });
   if (!res.ok) throw new Error(`Export failed (${res.status})`);
   const url = URL.createObjectURL(await res.blob());
   const a = Object.assign(document.createElement('a'), { href: url, download: filename });
