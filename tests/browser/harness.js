@@ -150,3 +150,10 @@ export async function seedBookings(server) {
   const b = await r('POST', '/api/v1/bookings', { tool: tool.id, helper: helper.id, contact: carl.id, start: at(14).toISOString(), name: 'Carl Customer', email: 'carl@example.com' });
   return { tool, helper, a: a.booking || a, b: b.booking || b, at };
 }
+
+// withPage runs fn on a fresh guarded page (see newPage) and fails on any non-local request, CSP violation or page
+// error it saw; the page's context is closed either way.
+export async function withPage(browser, opts, fn) {
+  const page = await newPage(browser, opts);
+  try { await fn(page); page.check(); } finally { await page.closeAll(); }
+}

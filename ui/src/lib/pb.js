@@ -34,7 +34,12 @@ export function fmtTime(s) {
 export async function download(path, filename) {
   const res = await fetch('/api/v1' + path, { headers: { Authorization: pb.authStore.token } });
   if (!res.ok) throw new Error(`Export failed (${res.status})`);
-  const url = URL.createObjectURL(await res.blob());
+  saveBlob(await res.blob(), filename);
+}
+
+// saveBlob hands a fetched file to the browser's downloads under `filename`.
+export function saveBlob(blob, filename) {
+  const url = URL.createObjectURL(blob);
   const a = Object.assign(document.createElement('a'), { href: url, download: filename });
   document.body.append(a);
   a.click();
@@ -49,4 +54,13 @@ export function inWs(filter = '') {
   const ws = pb.authStore.record?.workspace;
   const parts = [ws ? pb.filter('workspace = {:ws}', { ws }) : '', filter].filter(Boolean);
   return parts.length > 1 ? parts.map((p) => `(${p})`).join(' && ') : parts[0] || '';
+}
+
+// downloadFile saves a protected file of a record (e.g. a QR batch's ZIP or PDF sheet) through a short-lived
+// file token; the token is asked for at the click, so a link left open for long still works.
+export async function downloadFile(record, filename, saveAs = filename) {
+  const token = await pb.files.getToken();
+  const res = await fetch(pb.files.getURL(record, filename, { token }));
+  if (!res.ok) throw new Error(`Download failed (${res.status})`);
+  saveBlob(await res.blob(), saveAs);
 }
