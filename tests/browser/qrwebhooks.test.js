@@ -237,6 +237,31 @@ test('tools: a version diff names the changed key, then restores that version', 
   });
 });
 
+test('a viewer sees the detail, map, captures and diff, but none of their write controls', async () => {
+  assert.ok(seen.code && seen.booking, 'the feature tests above ran first');
+  const email = 'qr-viewer@example.com';
+  const password = 'viewer-password-123';
+  await server.request('POST', '/api/collections/users/records', {
+    email, password, passwordConfirm: password, name: 'Vic Viewer', workspace: server.user.workspace, role: 'viewer',
+  });
+  await withPage(browser, {}, async (page) => {
+    await signIn(page, { ...server, owner: { email, password } });
+    await page.goto(`${server.base}/#/qr/${seen.code.id}`);
+    await page.getByTestId('scan-map').locator('svg circle').first().waitFor();
+    await page.getByTestId('batches').getByRole('button', { name: 'ZIP' }).first().waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Generate batch' }).count(), 0);
+    await page.goto(`${server.base}/#/webhooks/playground`);
+    await page.getByTestId('captures').locator('li').first().waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Create bin' }).count(), 0);
+    assert.equal(await page.getByRole('button', { name: /^Delete bin/ }).count(), 0);
+    await page.goto(`${server.base}/#/tools`);
+    await page.getByRole('button', { name: seen.booking.name }).click();
+    await page.getByRole('button', { name: 'Compare v2' }).click();
+    await page.getByTestId('diff').locator('tr[data-key="duration_minutes"]').waitFor();
+    assert.equal(await page.getByRole('button', { name: /^Restore/ }).count(), 0);
+  });
+});
+
 // The light theme at desktop width is checked inside the tests above; here the same views in the dark theme and
 // on a 375 px phone, on one signed-in page (the theme is the stored choice, applied at load by theme.js).
 test('QR detail with map, playground and tool diff pass axe — dark and 375 px', async () => {
