@@ -157,7 +157,7 @@ func dateCell(r *core.Record, field string) string {
 	return d.Time().UTC().Format(time.RFC3339)
 }
 
-// qrStats answers scans over time by status, top codes, device and OS split, located points and fraud-flag
+// qrStats answers scans over time by status, top codes, device, OS and browser split, located points and fraud-flag
 // counts, each computed by SQL aggregation over the indexed (workspace, created) range.
 func qrStats(svc *platform.Services) func(e *core.RequestEvent) error {
 	return func(e *core.RequestEvent) error {
@@ -188,6 +188,15 @@ func qrStats(svc *platform.Services) func(e *core.RequestEvent) error {
 				return fieldError(e, "tool", "validation_not_found", err.Error())
 			}
 			where = dbx.And(where, dbx.HashExp{"tool": tool.Record.Id})
+		}
+		if ref := q.Get("qr"); ref != "" {
+			// One code (by id or by its text), e.g. for a code's detail page; served by idx_qr_scans_qr_created.
+			code, err := e.App.FindFirstRecordByFilter(collections.QRCodes, "workspace = {:ws} && (id = {:ref} || code = {:ref})",
+				dbx.Params{"ws": p.Workspace, "ref": ref})
+			if err != nil {
+				return fieldError(e, "qr", "validation_not_found", "is not a QR code of this workspace")
+			}
+			where = dbx.And(where, dbx.HashExp{"qr": code.Id})
 		}
 		db := e.App.DB()
 
@@ -244,6 +253,10 @@ func qrStats(svc *platform.Services) func(e *core.RequestEvent) error {
 		if err != nil {
 			return err
 		}
+		browsers, err := split("browser")
+		if err != nil {
+			return err
+		}
 		type pointRow struct {
 			Lat    float64 `db:"lat" json:"lat"`
 			Lng    float64 `db:"lng" json:"lng"`
@@ -272,7 +285,7 @@ func qrStats(svc *platform.Services) func(e *core.RequestEvent) error {
 		}
 		return e.JSON(http.StatusOK, map[string]any{
 			"from": from.UTC().Format(time.RFC3339), "to": to.UTC().Format(time.RFC3339), "bucket": bucket,
-			"total": total, "timeline": timeline, "top_codes": nonNilSlice(top), "devices": devices, "os": oses,
+			"total": total, "timeline": timeline, "top_codes": nonNilSlice(top), "devices": devices, "os": oses, "browsers": browsers,
 			"locations": nonNilSlice(points), "flags": flags,
 		})
 	}

@@ -523,3 +523,43 @@ func TestQRScansInRealtime(t *testing.T) {
 	case <-time.After(300 * time.Millisecond):
 	}
 }
+
+// A code's detail asks the stats of that code alone (by id or text), with the device, OS and browser split and
+// its located scans; another workspace's code is not found.
+func TestQRStatsOfOneCode(t *testing.T) {
+	_, w, do := newQRApp(t)
+	key := testutil.Bearer(w.ManychatKey)
+	a := decodeBody(t, do("POST", "/api/v1/qr", `{"tool":"acme-qr","max_uses":0}`, key).Body)
+	b := decodeBody(t, do("POST", "/api/v1/qr", `{"tool":"acme-qr","max_uses":0}`, key).Body)
+	iphone := map[string]string{"Authorization": key["Authorization"], "User-Agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1"}
+	do("POST", "/api/v1/qr/scan", `{"code":"`+a["code"].(string)+`","lat":52.52,"lng":13.405}`, iphone)
+	do("POST", "/api/v1/qr/scan", `{"code":"`+a["code"].(string)+`"}`, iphone)
+	do("POST", "/api/v1/qr/scan", `{"code":"`+b["code"].(string)+`","lat":40.71,"lng":-74.0}`, key)
+
+	for _, ref := range []string{a["id"].(string), a["code"].(string)} {
+		res := do("GET", "/api/v1/qr/stats?qr="+url.QueryEscape(ref), "", w.Viewer.Headers)
+		s := decodeBody(t, res.Body)
+		if res.Status != 200 || s["total"] != 2.0 {
+			t.Fatalf("stats of %s: %d %s", ref, res.Status, res.Body)
+		}
+		if d := s["devices"].(map[string]any); d["mobile"] != 2.0 {
+			t.Fatalf("devices: %v", d)
+		}
+		if o := s["os"].(map[string]any); o["iOS"] != 2.0 {
+			t.Fatalf("os: %v", o)
+		}
+		if br := s["browsers"].(map[string]any); br["Safari"] != 2.0 {
+			t.Fatalf("browsers: %v", br)
+		}
+		locs := s["locations"].([]any)
+		if len(locs) != 1 || locs[0].(map[string]any)["lat"] != 52.52 {
+			t.Fatalf("locations: %v", locs)
+		}
+	}
+	if res := do("GET", "/api/v1/qr/stats?qr=NOPE", "", w.Viewer.Headers); res.Status != 400 || !strings.Contains(res.Body, `"qr":{"code"`) {
+		t.Fatalf("unknown code: %d %s", res.Status, res.Body)
+	}
+	if res := do("GET", "/api/v1/qr/stats?qr="+a["id"].(string), "", w.GlobexAdmin.Headers); res.Status != 400 {
+		t.Fatalf("another workspace's code: %d %s", res.Status, res.Body)
+	}
+}

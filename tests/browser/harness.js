@@ -182,3 +182,10 @@ export async function asSuperuser(server) {
   const auth = await server.request('POST', '/api/collections/_superusers/auth-with-password', { identity: server.superuser.email, password: server.superuser.password }, '');
   return (method, p, body) => server.request(method, p, body, auth.token);
 }
+
+// withPage runs fn on a fresh guarded page (see newPage) and fails on any non-local request, CSP violation or page
+// error it saw; the page's context is closed either way.
+export async function withPage(browser, opts, fn) {
+  const page = await newPage(browser, opts);
+  try { await fn(page); page.check(); } finally { await page.closeAll(); }
+}

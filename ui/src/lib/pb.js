@@ -35,7 +35,12 @@ export function fmtTime(s) {
 export async function download(path, filename, { method = 'GET' } = {}) {
   const res = await fetch('/api/v1' + path, { method, headers: { Authorization: pb.authStore.token } });
   if (!res.ok) throw new Error(`Export failed (${res.status})`);
-  const url = URL.createObjectURL(await res.blob());
+  saveBlob(await res.blob(), filename);
+}
+
+// saveBlob hands a fetched file to the browser's downloads under `filename`.
+export function saveBlob(blob, filename) {
+  const url = URL.createObjectURL(blob);
   const a = Object.assign(document.createElement('a'), { href: url, download: filename });
   document.body.append(a);
   a.click();
@@ -55,4 +60,13 @@ export function inWs(filter = '') {
 // tagNames reads a contact's tags or local_tags (plain names, or Manychat's {id, name} objects) as names.
 export function tagNames(list) {
   return (Array.isArray(list) ? list : []).map((t) => (typeof t === 'string' ? t : t?.name)).filter(Boolean);
+}
+
+// downloadFile saves a protected file of a record (e.g. a QR batch's ZIP or PDF sheet) through a short-lived
+// file token; the token is asked for at the click, so a link left open for long still works.
+export async function downloadFile(record, filename, saveAs = filename) {
+  const token = await pb.files.getToken();
+  const res = await fetch(pb.files.getURL(record, filename, { token }));
+  if (!res.ok) throw new Error(`Download failed (${res.status})`);
+  saveBlob(await res.blob(), saveAs);
 }
