@@ -58,6 +58,12 @@ test('month and day views show the seeded bookings; the view and date live in th
     assert.equal(new URL(page.url()).hash, `#/bookings/week/${tuesday()}/${seeded.helper.id}`);
     await page.getByRole('button', { name: 'Today' }).click();
     assert.equal(new URL(page.url()).hash, `#/bookings/week/${key(new Date())}/${seeded.helper.id}`);
+    // The Calendar tab goes back to this week, all helpers, and says so in the hash.
+    await page.getByRole('button', { name: 'Month', exact: true }).click();
+    await page.getByRole('link', { name: 'Calendar' }).click();
+    await page.locator('[data-testid=calendar][data-view=week]').waitFor();
+    assert.equal(new URL(page.url()).hash, `#/bookings/week/${key(new Date())}`);
+    assert.equal(await page.locator('#bk-helper').inputValue(), '');
   });
 });
 
@@ -91,6 +97,17 @@ test('a reschedule can skip the customer notice', async () => {
     await page.locator('.toast').getByText(/Moved Carl Customer .*the customer is told/).waitFor();
     await page.locator(`[data-slot="${seeded.at(16).toISOString()}"] [data-booking="${seeded.b.id}"]`).waitFor();
     assert.equal(await notices(), queued + 1);
+  });
+  // A drag with the bar's switch off tells nobody either. (Tall: HTML5 drag and drop does not scroll mid-drag.)
+  await withPage({ height: 1400 }, async (page) => {
+    await signIn(page, server);
+    await page.goto(`${server.base}/#/bookings/week/${tuesday()}`);
+    const queued = await notices();
+    await page.getByLabel('Tell customers when I move a booking').uncheck();
+    await page.locator(`[data-booking="${seeded.b.id}"]`).dragTo(page.locator(`[data-slot="${seeded.at(13).toISOString()}"]`));
+    await page.locator('.toast').getByText(/Moved Carl Customer .*the customer is not told/).waitFor();
+    await page.locator(`[data-slot="${seeded.at(13).toISOString()}"] [data-booking="${seeded.b.id}"]`).waitFor();
+    assert.equal(await notices(), queued);
   });
 });
 
