@@ -158,6 +158,16 @@ test("edits a helper's weekly hours and exceptions; the server's errors show inl
     await page.getByRole('button', { name: 'Show free slots' }).click();
     await slots.getByText(`No free slots on ${thursday}.`).waitFor();
 
+    // With Ana chosen, the week grid shades her free times: Wednesday's afternoon is gone, Thursday is off.
+    await page.goto(`${server.base}/#/bookings/week/${wednesday}/${seeded.helper.id}`);
+    const free = (day, h) => page.locator(`.cell.free[data-slot="${new Date(Date.parse(day + 'T00:00:00Z') + h * 3600000).toISOString()}"]`);
+    await free(wednesday, 11).waitFor();
+    await free(tuesday(), 15).waitFor();
+    assert.equal(await free(wednesday, 14).count(), 0);
+    assert.equal(await page.locator(`.cell.free[data-slot^="${thursday}"]`).count(), 0);
+    assert.ok(await page.locator(`.cell.free[data-slot^="${dayAfter(3)}"]`).count() > 10, 'Friday is open all day');
+    await page.goBack();
+
     // A time zone the server does not know is refused inline.
     await page.locator('#av-tz').fill('CEST');
     await page.getByRole('button', { name: 'Save helper' }).click();
@@ -185,11 +195,12 @@ test('the waitlist lists entries, shows a freed slot being offered, and removes 
     assert.equal((await row(ej.id).locator('td').nth(1).textContent()).trim(), '2');
 
     // A slot of that day frees up: Dora, first in line, is offered it (live).
+    await page.locator('[data-live="true"]').waitFor();
     const extra = await r('POST', '/api/v1/bookings', { tool: seeded.tool.id, helper: seeded.helper.id, start: seeded.at(12).toISOString(), contact: seeded.a.contact, name: 'Bea Customer' });
     await r('POST', `/api/v1/bookings/${(extra.booking || extra).id}/cancel`, {});
+    await page.getByTestId('live').filter({ hasText: 'Dora Waiting was offered a freed slot' }).waitFor({ timeout: 10000 });
     await row(dj.id).getByText('offered', { exact: true }).waitFor({ timeout: 10000 });
     await row(dj.id).getByText(/Offered .*12:00 with Ana, held until/).waitFor();
-    await page.getByTestId('live').filter({ hasText: 'Dora Waiting was offered a freed slot' }).waitFor();
 
     // Removing Dora passes the held slot to Emil.
     await page.getByRole('button', { name: 'Remove Dora Waiting from the waitlist' }).click();
@@ -214,9 +225,9 @@ const looks = [
 test('month, day, availability and waitlist pass axe in light, dark and at 375 px', async () => {
   const views = [
     ['month', `bookings/month/${tuesday()}`, '[data-testid=month]'],
-    ['day', `bookings/day/${tuesday()}`, '[data-testid=calendar][data-view=day]'],
+    ['day', `bookings/day/${tuesday()}/${seeded.helper.id}`, '[data-testid=calendar][data-view=day] .cell.free'], // with the free-time shading
     ['availability', `bookings/availability/${seeded.helper.id}`, '[data-testid=weekly] fieldset'],
-    ['waitlist', 'bookings/waitlist', '[data-testid=waitlist] tr[data-entry]'],
+    ['waitlist', 'bookings/waitlist', '[data-testid=waitlist] tbody tr:not(:has(.skeleton))'],
   ];
   const found = [];
   for (const look of looks) {
