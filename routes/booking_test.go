@@ -356,9 +356,7 @@ func TestAnyHelperGetsTheLeastBusy(t *testing.T) {
 
 func TestRescheduleIsAtomic(t *testing.T) {
 	bw := newBookingWorld(t)
-	tool := bw.tool("Cuts", map[string]any{"cutoff_hours": 0})
-	anna := bw.helper("Anna", "UTC", tool)
-	bw.hours(anna, "09:00", "17:00")
+	tool, anna := bw.annaWorks(map[string]any{"cutoff_hours": 0}, "09:00", "17:00")
 	d := day(9)
 	a := obj(t, bw.book(tool, anna, d.Add(10*time.Hour), "1", `,"email":"a@example.com"`).Body)
 	b := obj(t, bw.book(tool, anna, d.Add(11*time.Hour), "2").Body)
@@ -592,9 +590,7 @@ func TestDailyLimitCountsTheHelpersDay(t *testing.T) {
 
 func TestStaffRescheduleWithoutNotice(t *testing.T) {
 	bw := newBookingWorld(t)
-	tool := bw.tool("Cuts", map[string]any{"cutoff_hours": 0})
-	anna := bw.helper("Anna", "UTC", tool)
-	bw.hours(anna, "09:00", "17:00")
+	tool, anna := bw.annaWorks(map[string]any{"cutoff_hours": 0}, "09:00", "17:00")
 	d := day(9)
 	a := obj(t, bw.book(tool, anna, d.Add(10*time.Hour), "1", `,"email":"a@example.com"`).Body)
 	id, token := str(a, "id"), manageToken(t, str(a, "manage_url"))
@@ -649,19 +645,11 @@ func TestStaffRescheduleWithoutNotice(t *testing.T) {
 
 func TestRemoveWaitlistEntryPassesItsHeldSlotOn(t *testing.T) {
 	bw := newBookingWorld(t)
-	tool := bw.tool("Cuts", map[string]any{"hold_minutes": 15})
-	anna := bw.helper("Anna", "UTC", tool)
-	bw.hours(anna, "09:00", "09:30")
+	tool, anna := bw.annaWorks(map[string]any{"hold_minutes": 15}, "09:00", "09:30")
 	d := day(9)
 	date := d.Format("2006-01-02")
 	a := obj(t, bw.book(tool, anna, d.Add(9*time.Hour), "1").Body)
-	join := func(sub string) string {
-		res := bw.do("POST", "/api/v1/bookings/waitlist", `{"tool":"`+tool+`","date":"`+date+`","subscriber_id":"`+sub+`","name":"W`+sub+`"}`, bw.key())
-		if res.Status != 201 {
-			t.Fatalf("join %s: %d %s", sub, res.Status, res.Body)
-		}
-		return str(obj(t, res.Body), "id")
-	}
+	join := func(sub string) string { return str(bw.joinWaitlist(tool, date, sub, ""), "id") }
 	c, dd, e := join("3"), join("4"), join("5")
 
 	// A viewer may not remove; another workspace sees no such entry.
