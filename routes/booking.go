@@ -63,6 +63,7 @@ func registerBooking(v1 *router.RouterGroup[*core.RequestEvent], svc *platform.S
 	v1.GET("/bookings/calendar", b.calendar).Bind(require(svc, read))
 	v1.POST("/bookings", b.create).Bind(require(svc, write))
 	v1.POST("/bookings/waitlist", b.joinWaitlist).Bind(require(svc, write))
+	v1.DELETE("/bookings/waitlist/{id}", b.leaveWaitlist).Bind(require(svc, write))
 	// Links carry their token in the URL: successful requests stay out of the request log, so the log does not
 	// collect working links (and calendar apps polling feeds do not swamp it).
 	quiet := apis.SkipSuccessActivityLog()
@@ -1080,8 +1081,10 @@ func (b *bookingAPI) changeFailure(e *core.RequestEvent, err error) error {
 }
 
 // reschedule moves a booking in one transaction: the new slot is checked (the booking itself ignored) and
-// taken, the old one freed and offered to the waitlist. If the new slot is taken nothing changes.
-func (b *bookingAPI) reschedule(id string, e *core.RequestEvent, start time.Time, helperRef string) (*core.Record, string, error) {
+// taken, the old one freed and offered to the waitlist. If the new slot is taken nothing changes. With notify
+// false (honoured for members and keys, not for a customer's manage link) the customer is sent no notice and
+// keeps their manage link: staff who told them in person need not email them; reminders are still planned.
+func (b *bookingAPI) reschedule(id string, e *core.RequestEvent, start time.Time, helperRef string, notify bool) (*core.Record, string, error) {
 	var out *core.Record
 	var link string
 	err := platform.WriteTx(e.App, func(tx core.App) error {
@@ -1152,7 +1155,10 @@ func (b *bookingAPI) reschedule(id string, e *core.RequestEvent, start time.Time
 		booking.Set("helper", slot.Helper)
 		booking.Set("slot_key", jobs.SlotKey(slot.Helper, slot.Start, seat))
 		booking.Set("ics_sequence", booking.GetInt("ics_sequence")+1)
-		link = b.notifyLink(booking, who)
+		notify = notify || who.token != ""
+		if notify {
+			link = b.notifyLink(booking, who)
+		}
 		if err := tx.Save(booking); err != nil {
 			if isUniqueViolation(err) {
 				return &slotTaken{"seat"}
@@ -1161,12 +1167,14 @@ func (b *bookingAPI) reschedule(id string, e *core.RequestEvent, start time.Time
 		}
 		data := eventData(booking)
 		data["from_start"], data["from_end"], data["from_helper"] = oldStart.UTC().Format(time.RFC3339), oldEnd.UTC().Format(time.RFC3339), oldHelper
-		data["by"] = who.actor.String()
+		data["by"], data["notified"] = who.actor.String(), notify
 		if err := emit(tx, booking, "booking.rescheduled", who.actor, data); err != nil {
 			return err
 		}
-		if err := jobs.EnqueueNotices(tx, booking, jobs.NoticeReschedule, link); err != nil {
-			return err
+		if notify {
+			if err := jobs.EnqueueNotices(tx, booking, jobs.NoticeReschedule, link); err != nil {
+				return err
+			}
 		}
 		if booking.GetString("status") == collections.BookingConfirmed {
 			if err := jobs.PlanReminders(tx, booking, tool.Config, link, now); err != nil {
@@ -1186,6 +1194,7 @@ func (b *bookingAPI) rescheduleRoute(e *core.RequestEvent) error {
 	var req struct {
 		Start  string `json:"start"`
 		Helper string `json:"helper"`
+		Notify *bool  `json:"notify"`
 	}
 	if err := readJSON(e, &req); err != nil {
 		return err
@@ -1195,7 +1204,7 @@ func (b *bookingAPI) rescheduleRoute(e *core.RequestEvent) error {
 		return fieldError(e, "start", "validation_invalid_datetime", "must be an RFC 3339 time such as 2026-03-29T10:00:00+02:00")
 	}
 	id := e.Request.PathValue("id")
-	booking, link, err := b.reschedule(id, e, start, strings.TrimSpace(req.Helper))
+	booking, link, err := b.reschedule(id, e, start, strings.TrimSpace(req.Helper), req.Notify == nil || *req.Notify)
 	var taken *slotTaken
 	if errors.As(err, &taken) {
 		cur, _, _, lerr := actingOn(e.App, e, id)
@@ -1386,6 +1395,45 @@ func (b *bookingAPI) joinWaitlist(e *core.RequestEvent) error {
 		return fieldError(e, field, "validation_invalid_value", msg)
 	}
 	return err
+}
+
+// leaveWaitlist takes an entry off the waitlist (status cancelled; the row stays as history). An entry holding
+// an offered slot gives it up, and the slot goes to the next entry in line at once. Removing an entry that is
+// already booked, expired or cancelled changes nothing.
+func (b *bookingAPI) leaveWaitlist(e *core.RequestEvent) error {
+	p := platform.PrincipalOf(e)
+	var out *core.Record
+	err := e.App.RunInTransaction(func(tx core.App) error {
+		entry, err := tx.FindRecordById(collections.Waitlist, e.Request.PathValue("id"))
+		if err != nil || entry.GetString("workspace") != p.Workspace {
+			return refuse(http.StatusNotFound, "Not found.")
+		}
+		out = entry
+		status := entry.GetString("status")
+		if status != collections.WaitlistWaiting && status != collections.WaitlistOffered {
+			return nil
+		}
+		entry.Set("status", collections.WaitlistCancelled)
+		if err := tx.Save(entry); err != nil {
+			return err
+		}
+		actor := platform.ActorFromRequest(e)
+		if _, err := platform.Emit(tx, platform.Event{Workspace: p.Workspace, Type: "waitlist.cancelled", SubjectCollection: collections.Waitlist,
+			SubjectID: entry.Id, Contact: entry.GetString("contact"), Actor: actor.String(),
+			Data: map[string]any{"entry": entry.Id, "tool": entry.GetString("tool"), "date": entry.GetString("date"), "was": status}}); err != nil {
+			return err
+		}
+		now := time.Now()
+		if status == collections.WaitlistOffered && entry.GetDateTime("hold_until").Time().After(now) {
+			_, err := jobs.OfferFreedSlot(tx, p.Workspace, entry.GetString("tool"), entry.GetString("offer_helper"), entry.GetDateTime("offer_start").Time(), now)
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return b.refusal(e, err)
+	}
+	return e.JSON(http.StatusOK, map[string]any{"id": out.Id, "status": out.GetString("status")})
 }
 
 // ---- slot offers (Manychat buttons, waitlist links)
@@ -1781,7 +1829,7 @@ func (b *bookingAPI) manageForm(e *core.RequestEvent) error {
 		if perr != nil {
 			return page(e, http.StatusBadRequest, pageData{Title: "Sorry", Paras: []string{"That time could not be read."}})
 		}
-		_, _, err = b.reschedule(id, e, start, "")
+		_, _, err = b.reschedule(id, e, start, "", true)
 		title = "Booking moved"
 	default:
 		return page(e, http.StatusBadRequest, pageData{Title: "Sorry", Paras: []string{"Unknown action."}})

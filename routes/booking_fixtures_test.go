@@ -85,6 +85,25 @@ func (bw *bookingWorld) hours(helper, start, end string, breaks ...map[string]st
 	}
 }
 
+// annaWorks makes a booking tool "Cuts" with cfg and a helper Anna (UTC) serving it from start to end every day.
+func (bw *bookingWorld) annaWorks(cfg map[string]any, start, end string) (tool, anna string) {
+	bw.t.Helper()
+	tool = bw.tool("Cuts", cfg)
+	anna = bw.helper("Anna", "UTC", tool)
+	bw.hours(anna, start, end)
+	return tool, anna
+}
+
+// joinWaitlist puts Manychat subscriber sub ("W"+sub) on the waitlist of tool on date; extra adds JSON keys.
+func (bw *bookingWorld) joinWaitlist(tool, date, sub, extra string) map[string]any {
+	bw.t.Helper()
+	res := bw.do("POST", "/api/v1/bookings/waitlist", `{"tool":"`+tool+`","date":"`+date+`","subscriber_id":"`+sub+`","name":"W`+sub+`"`+extra+`}`, bw.key())
+	if res.Status != 201 && res.Status != 200 {
+		bw.t.Fatalf("join %s: %d %s", sub, res.Status, res.Body)
+	}
+	return obj(bw.t, res.Body)
+}
+
 func (bw *bookingWorld) do(method, url, body string, headers map[string]string) testutil.Response {
 	return testutil.Do(bw.h, method, url, body, headers)
 }

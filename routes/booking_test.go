@@ -356,9 +356,7 @@ func TestAnyHelperGetsTheLeastBusy(t *testing.T) {
 
 func TestRescheduleIsAtomic(t *testing.T) {
 	bw := newBookingWorld(t)
-	tool := bw.tool("Cuts", map[string]any{"cutoff_hours": 0})
-	anna := bw.helper("Anna", "UTC", tool)
-	bw.hours(anna, "09:00", "17:00")
+	tool, anna := bw.annaWorks(map[string]any{"cutoff_hours": 0}, "09:00", "17:00")
 	d := day(9)
 	a := obj(t, bw.book(tool, anna, d.Add(10*time.Hour), "1", `,"email":"a@example.com"`).Body)
 	b := obj(t, bw.book(tool, anna, d.Add(11*time.Hour), "2").Body)
@@ -587,5 +585,103 @@ func TestDailyLimitCountsTheHelpersDay(t *testing.T) {
 	}
 	if list := bw.daySlots(tool, anna, d.AddDate(0, 0, 1), "America/New_York"); len(list) != 10 {
 		t.Fatalf("the next day lists %d slots", len(list))
+	}
+}
+
+func TestStaffRescheduleWithoutNotice(t *testing.T) {
+	bw := newBookingWorld(t)
+	tool, anna := bw.annaWorks(map[string]any{"cutoff_hours": 0}, "09:00", "17:00")
+	d := day(9)
+	a := obj(t, bw.book(tool, anna, d.Add(10*time.Hour), "1", `,"email":"a@example.com"`).Body)
+	id, token := str(a, "id"), manageToken(t, str(a, "manage_url"))
+	bw.runJobs() // the confirmation
+	sent := bw.app.TestMailer.TotalSend()
+	emailJobs := func() int {
+		return bw.count(collections.Jobs, "kind = {:k}", dbx.Params{"k": jobs.KindBookingEmail})
+	}
+	queued := emailJobs()
+
+	// notify:false: moved, no notice queued or sent, and the customer's link keeps working.
+	res := bw.do("POST", "/api/v1/bookings/"+id+"/reschedule", `{"start":"`+d.Add(14*time.Hour).Format(time.RFC3339)+`","notify":false}`, bw.w.Manager.Headers)
+	if res.Status != 200 || str(obj(t, res.Body), "start") != d.Add(14*time.Hour).Format(time.RFC3339) {
+		t.Fatalf("move without notice: %d %s", res.Status, res.Body)
+	}
+	bw.runJobs()
+	if n := emailJobs(); n != queued {
+		t.Fatalf("%d notice jobs queued by a move with notify:false", n-queued)
+	}
+	if n := bw.app.TestMailer.TotalSend(); n != sent {
+		t.Fatalf("%d emails sent after a move with notify:false", n-sent)
+	}
+	if !tokenStillWorks(bw, id, token) {
+		t.Fatal("a silent move replaced the customer's link")
+	}
+	ev, err := bw.app.FindFirstRecordByFilter(collections.Events, "type = 'booking.rescheduled' && subject_id = {:id}", dbx.Params{"id": id})
+	if err != nil || !strings.Contains(ev.GetString("data"), `"notified":false`) {
+		t.Fatalf("rescheduled event: %v %v", ev, err)
+	}
+
+	// Without the key the customer is told, as before.
+	res = bw.do("POST", "/api/v1/bookings/"+id+"/reschedule", `{"start":"`+d.Add(15*time.Hour).Format(time.RFC3339)+`"}`, bw.w.Manager.Headers)
+	if res.Status != 200 {
+		t.Fatalf("move: %d %s", res.Status, res.Body)
+	}
+	bw.runJobs()
+	if n := emailJobs(); n != queued+1 {
+		t.Fatalf("%d notice jobs after a default move", n-queued)
+	}
+	msgs := bw.app.TestMailer.Messages()
+	if len(msgs) != int(sent)+1 || msgs[len(msgs)-1].To[0].Address != "a@example.com" {
+		t.Fatalf("default move emails: %+v", msgs)
+	}
+
+	// A customer moving through their link is always sent the notice, whatever the body says.
+	token = manageToken(t, str(obj(t, res.Body), "manage_url"))
+	res = bw.do("POST", "/api/v1/bookings/"+id+"/reschedule?token="+token, `{"start":"`+d.Add(16*time.Hour).Format(time.RFC3339)+`","notify":false}`, nil)
+	if res.Status != 200 || emailJobs() != queued+2 {
+		t.Fatalf("customer move: %d %s, %d jobs", res.Status, res.Body, emailJobs()-queued)
+	}
+}
+
+func TestRemoveWaitlistEntryPassesItsHeldSlotOn(t *testing.T) {
+	bw := newBookingWorld(t)
+	tool, anna := bw.annaWorks(map[string]any{"hold_minutes": 15}, "09:00", "09:30")
+	d := day(9)
+	date := d.Format("2006-01-02")
+	a := obj(t, bw.book(tool, anna, d.Add(9*time.Hour), "1").Body)
+	join := func(sub string) string { return str(bw.joinWaitlist(tool, date, sub, ""), "id") }
+	c, dd, e := join("3"), join("4"), join("5")
+
+	// A viewer may not remove; another workspace sees no such entry.
+	if res := bw.do("DELETE", "/api/v1/bookings/waitlist/"+e, "", bw.w.Viewer.Headers); res.Status != 403 {
+		t.Fatalf("viewer remove: %d %s", res.Status, res.Body)
+	}
+	if res := bw.do("DELETE", "/api/v1/bookings/waitlist/"+e, "", bw.w.GlobexOwner.Headers); res.Status != 404 {
+		t.Fatalf("other workspace: %d %s", res.Status, res.Body)
+	}
+	// A waiting entry leaves the queue.
+	if res := bw.do("DELETE", "/api/v1/bookings/waitlist/"+e, "", bw.w.Manager.Headers); res.Status != 200 || str(obj(t, res.Body), "status") != "cancelled" {
+		t.Fatalf("remove waiting: %d %s", res.Status, res.Body)
+	}
+	if n := bw.count(collections.Events, "type = 'waitlist.cancelled' && subject_id = {:id}", dbx.Params{"id": e}); n != 1 {
+		t.Fatalf("%d waitlist.cancelled events", n)
+	}
+	// A cancels: C is offered the slot. Removing C hands the held slot to D at once.
+	if res := bw.do("POST", "/api/v1/bookings/"+str(a, "id")+"/cancel", `{}`, bw.w.Manager.Headers); res.Status != 200 {
+		t.Fatal(res.Body)
+	}
+	if s := bw.entry(c).GetString("status"); s != "offered" {
+		t.Fatalf("C is %s", s)
+	}
+	if res := bw.do("DELETE", "/api/v1/bookings/waitlist/"+c, "", bw.w.Manager.Headers); res.Status != 200 {
+		t.Fatalf("remove offered: %d %s", res.Status, res.Body)
+	}
+	de := bw.entry(dd)
+	if bw.entry(c).GetString("status") != "cancelled" || de.GetString("status") != "offered" || !de.GetDateTime("offer_start").Time().Equal(d.Add(9*time.Hour)) {
+		t.Fatalf("after removing C: C %s, D %v", bw.entry(c).GetString("status"), de)
+	}
+	// Removing twice changes nothing.
+	if res := bw.do("DELETE", "/api/v1/bookings/waitlist/"+c, "", bw.w.Manager.Headers); res.Status != 200 || str(obj(t, res.Body), "status") != "cancelled" {
+		t.Fatalf("remove twice: %d %s", res.Status, res.Body)
 	}
 }

@@ -24,20 +24,14 @@ func (bw *bookingWorld) entry(id string) *core.Record {
 
 func TestWaitlistOffersAFreedSlotInOrderWithAHold(t *testing.T) {
 	bw := newBookingWorld(t)
-	tool := bw.tool("Cuts", map[string]any{"hold_minutes": 15})
-	anna := bw.helper("Anna", "UTC", tool)
-	bw.hours(anna, "09:00", "10:00")
+	tool, anna := bw.annaWorks(map[string]any{"hold_minutes": 15}, "09:00", "10:00")
 	d := day(9)
 	date := d.Format("2006-01-02")
 	a := obj(t, bw.book(tool, anna, d.Add(9*time.Hour), "1").Body)
 	b := obj(t, bw.book(tool, anna, d.Add(9*time.Hour+30*time.Minute), "2").Body)
 
 	join := func(sub, email string) map[string]any {
-		res := bw.do("POST", "/api/v1/bookings/waitlist", `{"tool":"`+tool+`","date":"`+date+`","subscriber_id":"`+sub+`","name":"W`+sub+`","email":"`+email+`"}`, bw.key())
-		if res.Status != 201 && res.Status != 200 {
-			t.Fatalf("join %s: %d %s", sub, res.Status, res.Body)
-		}
-		return obj(t, res.Body)
+		return bw.joinWaitlist(tool, date, sub, `,"email":"`+email+`"`)
 	}
 	c, dd, e := join("3", "c@example.com"), join("4", "d@example.com"), join("5", "e@example.com")
 	if c["position"] != 1.0 || dd["position"] != 2.0 || e["position"] != 3.0 || c["status"] != "waiting" {
