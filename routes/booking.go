@@ -1403,7 +1403,7 @@ func (b *bookingAPI) joinWaitlist(e *core.RequestEvent) error {
 func (b *bookingAPI) leaveWaitlist(e *core.RequestEvent) error {
 	p := platform.PrincipalOf(e)
 	var out *core.Record
-	err := e.App.RunInTransaction(func(tx core.App) error {
+	err := platform.WriteTx(e.App, func(tx core.App) error {
 		entry, err := tx.FindRecordById(collections.Waitlist, e.Request.PathValue("id"))
 		if err != nil || entry.GetString("workspace") != p.Workspace {
 			return refuse(http.StatusNotFound, "Not found.")
