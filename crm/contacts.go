@@ -424,6 +424,26 @@ func (d Diff) Apply(state map[string]any) map[string]any {
 // one) lets only the changed tag/field rows be rewritten.
 func IndexContact(tx core.App, r, prev *core.Record, text, attrs bool) error {
 	db := tx.NonconcurrentDB()
+	fresh := false // no search rows of this contact id exist (a new contact)
+	if prev == nil {
+		// A new contact: claim its map row; if one was there already (an id reused after a delete that skipped
+		// the hooks), fall back to replacing the old rows.
+		res, err := db.NewQuery("INSERT OR IGNORE INTO contacts_fts_map (contact) VALUES ({:c})").Bind(dbx.Params{"c": r.Id}).Execute()
+		if err != nil {
+			return fmt.Errorf("indexing contact: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			fresh = true
+			rid, err := res.LastInsertId()
+			if err != nil {
+				return err
+			}
+			if err := insertFTS(db, rid, r); err != nil {
+				return err
+			}
+			text = false
+		}
+	}
 	if text {
 		var rid int64
 		err := db.NewQuery("SELECT rid FROM contacts_fts_map WHERE contact = {:c}").Bind(dbx.Params{"c": r.Id}).Row(&rid)
@@ -438,22 +458,18 @@ func IndexContact(tx core.App, r, prev *core.Record, text, attrs bool) error {
 		} else if _, err := db.NewQuery("DELETE FROM contacts_fts WHERE rowid = {:rid}").Bind(dbx.Params{"rid": rid}).Execute(); err != nil {
 			return fmt.Errorf("indexing contact: %w", err)
 		}
-		phone := r.GetString("phone")
-		_, err = db.NewQuery(`INSERT INTO contacts_fts (rowid, ws, name, ig_username, email, phone, phone_digits)
-			VALUES ({:rid}, {:ws}, {:name}, {:ig}, {:email}, {:phone}, {:digits})`).Bind(dbx.Params{
-			"rid": rid, "ws": r.GetString("workspace"), "name": r.GetString("name") + " " + r.GetString("first_name") + " " + r.GetString("last_name"),
-			"ig": r.GetString("ig_username"), "email": r.GetString("email"), "phone": phone, "digits": digitsOnly(phone),
-		}).Execute()
-		if err != nil {
-			return fmt.Errorf("indexing contact: %w", err)
+		if err := insertFTS(db, rid, r); err != nil {
+			return err
 		}
 	}
 	if attrs {
 		var before map[attr]bool
 		if prev != nil {
 			before = attrsOf(prev)
-		} else if _, err := db.NewQuery("DELETE FROM contact_attrs WHERE contact = {:c}").Bind(dbx.Params{"c": r.Id}).Execute(); err != nil {
-			return err
+		} else if !fresh {
+			if _, err := db.NewQuery("DELETE FROM contact_attrs WHERE contact = {:c}").Bind(dbx.Params{"c": r.Id}).Execute(); err != nil {
+				return err
+			}
 		}
 		after := attrsOf(r)
 		var sql strings.Builder
@@ -474,7 +490,7 @@ func IndexContact(tx core.App, r, prev *core.Record, text, attrs bool) error {
 				continue
 			}
 			if n == 0 {
-				sql.WriteString("INSERT INTO contact_attrs (contact, workspace, kind, name, value) VALUES ")
+				sql.WriteString("INSERT OR IGNORE INTO contact_attrs (contact, workspace, kind, name, value) VALUES ")
 			} else {
 				sql.WriteString(",")
 			}
@@ -489,6 +505,20 @@ func IndexContact(tx core.App, r, prev *core.Record, text, attrs bool) error {
 				return fmt.Errorf("indexing contact attributes: %w", err)
 			}
 		}
+	}
+	return nil
+}
+
+// insertFTS writes the contact's full-text row under rid.
+func insertFTS(db dbx.Builder, rid int64, r *core.Record) error {
+	phone := r.GetString("phone")
+	_, err := db.NewQuery(`INSERT INTO contacts_fts (rowid, ws, name, ig_username, email, phone, phone_digits)
+		VALUES ({:rid}, {:ws}, {:name}, {:ig}, {:email}, {:phone}, {:digits})`).Bind(dbx.Params{
+		"rid": rid, "ws": r.GetString("workspace"), "name": r.GetString("name") + " " + r.GetString("first_name") + " " + r.GetString("last_name"),
+		"ig": r.GetString("ig_username"), "email": r.GetString("email"), "phone": phone, "digits": digitsOnly(phone),
+	}).Execute()
+	if err != nil {
+		return fmt.Errorf("indexing contact: %w", err)
 	}
 	return nil
 }

@@ -61,10 +61,12 @@ func (l *latencies) report(b *testing.B) {
 	b.ReportMetric(pct(0.99), "p99_ms")
 }
 
-// runAt runs b.N calls of do from exactly `concurrency` goroutines (closed loop) and reports req/s and latency.
+// runAt runs b.N calls of do from exactly `concurrency` goroutines (closed loop) and reports req/s, latency and
+// the process's CPU time per request (cpu_ms/op: the figure that holds on a shared machine).
 func runAt(b *testing.B, concurrency int, do func(i int64) (int, string), want int) {
 	var n atomic.Int64
 	lat := &latencies{start: time.Now()}
+	cpu0 := cpuTime()
 	b.ReportAllocs()
 	b.ResetTimer()
 	var wg sync.WaitGroup
@@ -92,6 +94,7 @@ func runAt(b *testing.B, concurrency int, do func(i int64) (int, string), want i
 	if f := failed.Load(); f != nil {
 		b.Fatal(f)
 	}
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu_ms/op")
 	lat.report(b)
 	b.ReportMetric(float64(concurrency), "clients")
 }
