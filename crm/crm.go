@@ -26,6 +26,7 @@ const (
 	storeClients = "playgram.crm.clients"
 	storeOptions = "playgram.crm.client_options"
 	storeRules   = "playgram.crm.rules"
+	storeFTS     = "playgram.crm.fts_ranges"
 )
 
 type clientCache struct {

@@ -113,9 +113,9 @@ func (q Query) Values() url.Values {
 	return v
 }
 
-// matchExpr turns free text into an FTS5 query: every word as a prefix, all required, inside the workspace
-// (its id is a token of the ws column, so tenancy is part of the index lookup).
-func matchExpr(ws, text string) string {
+// matchExpr turns free text into an FTS5 query: every word as a prefix, all required. Tenancy is the rowid
+// range of the workspace (ftsRange), which FTS5 seeks within each doclist.
+func matchExpr(text string) string {
 	words := strings.FieldsFunc(text, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
 	if len(words) == 0 {
 		return ""
@@ -127,22 +127,26 @@ func matchExpr(ws, text string) string {
 	for i, w := range words {
 		parts[i] = `"` + w + `"*`
 	}
-	return `ws:"` + ws + `" AND {name ig_username email phone phone_digits}: (` + strings.Join(parts, " ") + ")"
+	return `{name ig_username email phone phone_digits}: (` + strings.Join(parts, " ") + ")"
 }
 
-// where builds the FROM/WHERE of a search.
-func (q Query) where(ws string) (from string, where []string, params dbx.Params, ok bool) {
+// where builds the FROM/WHERE of a search; ok is false when nothing can match.
+func (q Query) where(app core.App, ws string) (from string, where []string, params dbx.Params, ok bool, err error) {
 	params = dbx.Params{"ws": ws}
 	from = "contacts c"
 	where = []string{"c.workspace = {:ws}"}
 	if q.Q != "" {
-		expr := matchExpr(ws, q.Q)
+		expr := matchExpr(q.Q)
 		if expr == "" {
-			return "", nil, nil, false
+			return "", nil, nil, false, nil
 		}
-		params["q"] = expr
+		lo, hi, indexed, err := ftsRange(app, ws, false)
+		if err != nil || !indexed {
+			return "", nil, nil, false, err
+		}
+		params["q"], params["lo"], params["hi"] = expr, lo, hi
 		from = `contacts_fts JOIN contacts_fts_map m ON m.rid = contacts_fts.rowid JOIN contacts c ON c.id = m.contact`
-		where = append(where, "contacts_fts MATCH {:q}")
+		where = append(where, "contacts_fts MATCH {:q} AND contacts_fts.rowid >= {:lo} AND contacts_fts.rowid < {:hi}")
 	}
 	for i, t := range q.Tags {
 		k := fmt.Sprintf("t%d", i)
@@ -160,7 +164,7 @@ func (q Query) where(ws string) (from string, where []string, params dbx.Params,
 		params["since"] = dt(q.ActiveSince)
 		where = append(where, "c.last_interaction_at >= {:since}")
 	}
-	return from, where, params, true
+	return from, where, params, true, nil
 }
 
 // SearchResult is one page.
@@ -177,9 +181,9 @@ func Search(app core.App, ws string, q Query) (*SearchResult, error) {
 	if res.PerPage <= 0 {
 		res.PerPage = 50
 	}
-	from, where, params, ok := q.where(ws)
-	if !ok {
-		return res, nil
+	from, where, params, ok, err := q.where(app, ws)
+	if err != nil || !ok {
+		return res, err
 	}
 	cond := strings.Join(where, " AND ")
 	sort := q.Sort
@@ -200,7 +204,7 @@ func Search(app core.App, ws string, q Query) (*SearchResult, error) {
 	}
 	params["limit"], params["offset"] = res.PerPage, (res.Page-1)*res.PerPage
 	var ids []string
-	err := app.DB().NewQuery("SELECT c.id FROM " + from + " WHERE " + cond + " ORDER BY " + Sorts[sort] + ", c.id LIMIT {:limit} OFFSET {:offset}").
+	err = app.DB().NewQuery("SELECT c.id FROM " + from + " WHERE " + cond + " ORDER BY " + Sorts[sort] + ", c.id LIMIT {:limit} OFFSET {:offset}").
 		Bind(params).Column(&ids)
 	if err != nil {
 		return nil, err
@@ -211,7 +215,7 @@ func Search(app core.App, ws string, q Query) (*SearchResult, error) {
 // searchText answers a text-only search from the FTS index alone: the count and the page come from the match
 // (newest contacts first, or by bm25 relevance), and only the page's contacts are read.
 func searchText(app core.App, res *SearchResult, params dbx.Params, sort string) (*SearchResult, error) {
-	if err := app.DB().NewQuery("SELECT COUNT(*) FROM contacts_fts WHERE contacts_fts MATCH {:q}").Bind(params).Row(&res.Total); err != nil {
+	if err := app.DB().NewQuery("SELECT COUNT(*) FROM contacts_fts WHERE contacts_fts MATCH {:q} AND rowid >= {:lo} AND rowid < {:hi}").Bind(params).Row(&res.Total); err != nil {
 		return nil, err
 	}
 	if res.Total == 0 {
@@ -223,7 +227,7 @@ func searchText(app core.App, res *SearchResult, params dbx.Params, sort string)
 	}
 	params["limit"], params["offset"] = res.PerPage, (res.Page-1)*res.PerPage
 	var rids []int64
-	err := app.DB().NewQuery("SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH {:q} ORDER BY " + order + " LIMIT {:limit} OFFSET {:offset}").
+	err := app.DB().NewQuery("SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH {:q} AND rowid >= {:lo} AND rowid < {:hi} ORDER BY " + order + " LIMIT {:limit} OFFSET {:offset}").
 		Bind(params).Column(&rids)
 	if err != nil || len(rids) == 0 {
 		return res, err
@@ -274,13 +278,13 @@ func loadPage(app core.App, res *SearchResult, ids []string) (*SearchResult, err
 
 // MatchingIDs lists the ids of every contact matching q (at most limit), for actions on a filtered set.
 func MatchingIDs(app core.App, ws string, q Query, limit int) ([]string, error) {
-	from, where, params, ok := q.where(ws)
-	if !ok {
-		return nil, nil
+	from, where, params, ok, err := q.where(app, ws)
+	if err != nil || !ok {
+		return nil, err
 	}
 	params["limit"] = limit
 	var ids []string
-	err := app.DB().NewQuery("SELECT c.id FROM " + from + " WHERE " + strings.Join(where, " AND ") + " ORDER BY c.id LIMIT {:limit}").Bind(params).Column(&ids)
+	err = app.DB().NewQuery("SELECT c.id FROM " + from + " WHERE " + strings.Join(where, " AND ") + " ORDER BY c.id LIMIT {:limit}").Bind(params).Column(&ids)
 	return ids, err
 }
 

@@ -197,6 +197,14 @@ func seedContacts(b *testing.B, app core.App, ws string, n int) {
 	now := time.Now().UTC().Format("2006-01-02 15:04:05.000Z")
 	err := app.RunInTransaction(func(tx core.App) error {
 		db := tx.NonconcurrentDB()
+		// The workspace's rowid range in contacts_fts (as crm.IndexContact allocates it).
+		if _, err := db.NewQuery("INSERT OR IGNORE INTO contacts_fts_ws (workspace) VALUES ({:ws})").Bind(dbx.Params{"ws": ws}).Execute(); err != nil {
+			return err
+		}
+		var lo int64
+		if err := db.NewQuery("SELECT n << 32 FROM contacts_fts_ws WHERE workspace = {:ws}").Bind(dbx.Params{"ws": ws}).Row(&lo); err != nil {
+			return err
+		}
 		rng := rand.New(rand.NewPCG(1, 2))
 		for i := range n {
 			first, last := firstNames[rng.IntN(len(firstNames))], lastNames[rng.IntN(len(lastNames))]
@@ -213,14 +221,13 @@ func seedContacts(b *testing.B, app core.App, ws string, n int) {
 			if err != nil {
 				return err
 			}
-			res, err := db.NewQuery("INSERT INTO contacts_fts_map (contact) VALUES ({:id})").Bind(dbx.Params{"id": id}).Execute()
-			if err != nil {
+			rid := lo + int64(i) + 1
+			if _, err := db.NewQuery("INSERT INTO contacts_fts_map (rid, contact) VALUES ({:rid}, {:id})").Bind(dbx.Params{"rid": rid, "id": id}).Execute(); err != nil {
 				return err
 			}
-			rid, _ := res.LastInsertId()
-			_, err = db.NewQuery(`INSERT INTO contacts_fts (rowid, ws, name, ig_username, email, phone, phone_digits)
-				VALUES ({:rid}, {:ws}, {:name}, {:ig}, {:email}, {:phone}, {:digits})`).
-				Bind(dbx.Params{"rid": rid, "ws": ws, "name": name + " " + first + " " + last, "ig": ig, "email": email, "phone": phone,
+			_, err = db.NewQuery(`INSERT INTO contacts_fts (rowid, name, ig_username, email, phone, phone_digits)
+				VALUES ({:rid}, {:name}, {:ig}, {:email}, {:phone}, {:digits})`).
+				Bind(dbx.Params{"rid": rid, "name": name + " " + first + " " + last, "ig": ig, "email": email, "phone": phone,
 					"digits": strings.Map(func(r rune) rune {
 						if r >= '0' && r <= '9' {
 							return r
