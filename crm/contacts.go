@@ -282,8 +282,13 @@ func normalizeJSON(v any) any {
 
 // StringList reads a tag list field: names, or {"name": …} objects (Manychat's tag shape), as names.
 func StringList(r *core.Record, field string) []string {
+	return tagList(r.GetString(field))
+}
+
+// tagList reads a stored tag list (JSON text) as names.
+func tagList(stored string) []string {
 	var raw []json.RawMessage
-	if err := r.UnmarshalJSONField(field, &raw); err != nil {
+	if err := json.Unmarshal([]byte(stored), &raw); err != nil {
 		return nil
 	}
 	out := make([]string, 0, len(raw))
@@ -330,8 +335,15 @@ func ValidTagList(raw []byte) bool {
 
 // FieldMap reads the custom_fields JSON object.
 func FieldMap(r *core.Record) map[string]any {
+	return fieldMap(r.GetString("custom_fields"))
+}
+
+// fieldMap reads a stored custom_fields object (JSON text).
+func fieldMap(stored string) map[string]any {
 	out := map[string]any{}
-	_ = r.UnmarshalJSONField("custom_fields", &out)
+	if json.Unmarshal([]byte(stored), &out) != nil || out == nil {
+		return map[string]any{} // not an object, or null
+	}
 	return out
 }
 

@@ -8,9 +8,11 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/playgram/playgram/collections"
 	"github.com/playgram/playgram/internal/autoreply"
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/types"
 )
 
 // Query is a contact search: full text, tags (all of them), custom field values, activity and order.
@@ -169,10 +171,10 @@ func (q Query) where(app core.App, ws string) (from string, where []string, para
 
 // SearchResult is one page.
 type SearchResult struct {
-	Page    int            `json:"page"`
-	PerPage int            `json:"per_page"`
-	Total   int            `json:"total"`
-	Items   []*core.Record `json:"-"`
+	Page    int             `json:"page"`
+	PerPage int             `json:"per_page"`
+	Total   int             `json:"total"`
+	Items   []ContactFields `json:"-"`
 }
 
 // Search runs q in workspace.
@@ -256,17 +258,97 @@ func searchText(app core.App, res *SearchResult, params dbx.Params, sort string)
 	return loadPage(app, res, ids)
 }
 
+// contactRow is the part of a stored contact that ContactJSON shows, read without building a record.
+type contactRow struct {
+	ID              string  `db:"id"`
+	SubscriberID    string  `db:"subscriber_id"`
+	IGUsername      string  `db:"ig_username"`
+	Name            string  `db:"name"`
+	FirstName       string  `db:"first_name"`
+	LastName        string  `db:"last_name"`
+	Email           string  `db:"email"`
+	Phone           string  `db:"phone"`
+	Timezone        string  `db:"timezone"`
+	Notes           string  `db:"notes"`
+	Source          string  `db:"source"`
+	Tags            string  `db:"tags"`
+	LocalTags       string  `db:"local_tags"`
+	CustomFields    string  `db:"custom_fields"`
+	EngagementScore float64 `db:"engagement_score"`
+	LastInteraction string  `db:"last_interaction_at"`
+	Created         string  `db:"created"`
+	Updated         string  `db:"updated"`
+}
+
+// GetString and GetFloat read a field like core.Record's getters (for ContactJSON).
+func (c *contactRow) GetString(key string) string {
+	switch key {
+	case "id":
+		return c.ID
+	case "subscriber_id":
+		return c.SubscriberID
+	case "ig_username":
+		return c.IGUsername
+	case "name":
+		return c.Name
+	case "first_name":
+		return c.FirstName
+	case "last_name":
+		return c.LastName
+	case "email":
+		return c.Email
+	case "phone":
+		return c.Phone
+	case "timezone":
+		return c.Timezone
+	case "notes":
+		return c.Notes
+	case "source":
+		return c.Source
+	case "tags":
+		return c.Tags
+	case "local_tags":
+		return c.LocalTags
+	case "custom_fields":
+		return c.CustomFields
+	case "last_interaction_at":
+		return c.LastInteraction
+	case "created":
+		return c.Created
+	case "updated":
+		return c.Updated
+	}
+	return ""
+}
+
+func (c *contactRow) GetFloat(key string) float64 {
+	if key == "engagement_score" {
+		return c.EngagementScore
+	}
+	return 0
+}
+
+// loadPage reads the page's contacts in the order of ids, as plain rows: a search page shows 50 to 200
+// contacts, and building PocketBase records for them cost as much as the search itself.
 func loadPage(app core.App, res *SearchResult, ids []string) (*SearchResult, error) {
 	if len(ids) == 0 {
 		return res, nil
 	}
-	recs, err := app.FindRecordsByIds("contacts", ids)
+	in := make([]any, len(ids))
+	for i, id := range ids {
+		in[i] = id
+	}
+	var rows []*contactRow
+	err := app.DB().Select("id", "subscriber_id", "ig_username", "name", "first_name", "last_name", "email", "phone", "timezone", "notes", "source",
+		"COALESCE(tags, 'null') AS tags", "COALESCE(local_tags, 'null') AS local_tags", "COALESCE(custom_fields, 'null') AS custom_fields",
+		"engagement_score", "last_interaction_at", "created", "updated").
+		From(collections.Contacts).Where(dbx.In("id", in...)).All(&rows)
 	if err != nil {
 		return nil, err
 	}
-	byID := make(map[string]*core.Record, len(recs))
-	for _, r := range recs {
-		byID[r.Id] = r
+	byID := make(map[string]*contactRow, len(rows))
+	for _, r := range rows {
+		byID[r.ID] = r
 	}
 	for _, id := range ids {
 		if r, ok := byID[id]; ok {
@@ -288,24 +370,30 @@ func MatchingIDs(app core.App, ws string, q Query, limit int) ([]string, error) 
 	return ids, err
 }
 
+// ContactFields is a contact as ContactJSON reads it: a *core.Record, or a row of a search page.
+type ContactFields interface {
+	GetString(key string) string
+	GetFloat(key string) float64
+}
+
 // ContactJSON is the API shape of a contact.
-func ContactJSON(r *core.Record) map[string]any {
-	out := map[string]any{"id": r.Id}
+func ContactJSON(r ContactFields) map[string]any {
+	out := map[string]any{"id": r.GetString("id")}
 	for _, f := range []string{"subscriber_id", "ig_username", "name", "first_name", "last_name", "email", "phone", "timezone", "notes", "source"} {
 		out[f] = r.GetString(f)
 	}
-	tags, local := StringList(r, "tags"), StringList(r, "local_tags")
+	tags, local := tagList(r.GetString("tags")), tagList(r.GetString("local_tags"))
 	if tags == nil {
 		tags = []string{}
 	}
 	if local == nil {
 		local = []string{}
 	}
-	out["tags"], out["local_tags"], out["custom_fields"] = tags, local, FieldMap(r)
+	out["tags"], out["local_tags"], out["custom_fields"] = tags, local, fieldMap(r.GetString("custom_fields"))
 	out["engagement_score"] = r.GetFloat("engagement_score")
 	for _, f := range []string{"last_interaction_at", "created", "updated"} {
-		if t := r.GetDateTime(f).Time(); !t.IsZero() {
-			out[f] = t.UTC().Format(time.RFC3339)
+		if t, _ := types.ParseDateTime(r.GetString(f)); !t.IsZero() {
+			out[f] = t.Time().UTC().Format(time.RFC3339)
 		} else {
 			out[f] = nil
 		}
