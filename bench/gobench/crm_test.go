@@ -178,14 +178,48 @@ func BenchmarkMessagesWith200Rules(b *testing.B) {
 	}
 	texts := []string{"Qual o preço 150?", "quero o MODELO 37 azul", "meu pedido #1421234 não chegou", "bom dia!", "tem o produto88?", "obrigado"}
 	var n atomic.Int64
-	for _, conc := range []int{1, 4, 50} {
-		b.Run(fmt.Sprintf("c%d", conc), func(b *testing.B) {
-			runAt(b, conc, func(int64) (int, string) {
-				i := n.Add(1)
-				return c.post("/api/v1/manychat/messages", fmt.Sprintf(`{"subscriber_id":"%d","text":"%s"}`, 2_000_000+i%1000, texts[i%int64(len(texts))]))
-			}, 200)
-		})
+	dm := func(int64) (int, string) {
+		i := n.Add(1)
+		return c.post("/api/v1/manychat/messages", fmt.Sprintf(`{"subscriber_id":"%d","text":"%s"}`, 2_000_000+i%1000, texts[i%int64(len(texts))]))
 	}
+	for _, conc := range []int{1, 4, 50} {
+		b.Run(fmt.Sprintf("c%d", conc), func(b *testing.B) { runAt(b, conc, dm, 200) })
+	}
+	// The target's own shape: DMs arriving at a fixed 1,000 per second (open loop), each timed from its
+	// scheduled arrival, so a slow answer cannot hold back the next arrivals.
+	b.Run("rate1000", func(b *testing.B) { runAtRate(b, 1000, dm, 200) })
+}
+
+// runAtRate starts b.N calls of do at rate per second, each in its own goroutine, and reports the achieved
+// rate and the latency from each call's scheduled start.
+func runAtRate(b *testing.B, rate int, do func(i int64) (int, string), want int) {
+	lat := &latencies{start: time.Now()}
+	cpu0 := cpuTime()
+	b.ReportAllocs()
+	b.ResetTimer()
+	var wg sync.WaitGroup
+	var failed atomic.Value
+	interval := time.Second / time.Duration(rate)
+	for i := range int64(b.N) {
+		at := lat.start.Add(time.Duration(i) * interval)
+		time.Sleep(time.Until(at))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			status, body := do(i)
+			lat.add(time.Since(at))
+			if status != want {
+				failed.Store(fmt.Sprintf("status %d: %s", status, body))
+			}
+		}()
+	}
+	wg.Wait()
+	b.StopTimer()
+	if f := failed.Load(); f != nil {
+		b.Fatal(f)
+	}
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu_ms/op")
+	lat.report(b)
 }
 
 var firstNames = []string{"Ana", "Bruno", "Carla", "Diego", "Elisa", "Fábio", "Gabriela", "Heitor", "Isabela", "João", "Larissa", "Mateus", "Natália", "Otávio", "Paula", "Rafael", "Sofia", "Tiago", "Vitória", "José"}
