@@ -165,17 +165,7 @@ func createGrouped(e *core.RequestEvent, raw []byte, create func(tx core.App) (i
 	if e.Request.Header.Get("Idempotency-Key") != "" {
 		return createOnce(e, raw, create)
 	}
-	var status int
-	var resp any
-	err := crm.Write(e.App, func(tx core.App) error {
-		var err error
-		status, resp, err = create(tx)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	return writeJSON(e, status, resp)
+	return createIn(e, func(fn func(tx core.App) error) error { return crm.Write(e.App, fn) }, create)
 }
 
 // manychatError turns a parse error of an External Request body into a 400 naming the field.

@@ -89,6 +89,12 @@ func runAt(b *testing.B, concurrency int, do func(i int64) (int, string), want i
 			}
 		}()
 	}
+	finish(b, &wg, &failed, cpu0, lat)
+	b.ReportMetric(float64(concurrency), "clients")
+}
+
+// finish waits for the calls, fails the benchmark on a wrong answer and reports CPU per call and latency.
+func finish(b *testing.B, wg *sync.WaitGroup, failed *atomic.Value, cpu0 time.Duration, lat *latencies) {
 	wg.Wait()
 	b.StopTimer()
 	if f := failed.Load(); f != nil {
@@ -96,7 +102,6 @@ func runAt(b *testing.B, concurrency int, do func(i int64) (int, string), want i
 	}
 	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu_ms/op")
 	lat.report(b)
-	b.ReportMetric(float64(concurrency), "clients")
 }
 
 func (c *crmBench) post(url, body string) (int, string) {
@@ -213,13 +218,7 @@ func runAtRate(b *testing.B, rate int, do func(i int64) (int, string), want int)
 			}
 		}()
 	}
-	wg.Wait()
-	b.StopTimer()
-	if f := failed.Load(); f != nil {
-		b.Fatal(f)
-	}
-	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu_ms/op")
-	lat.report(b)
+	finish(b, &wg, &failed, cpu0, lat)
 }
 
 var firstNames = []string{"Ana", "Bruno", "Carla", "Diego", "Elisa", "Fábio", "Gabriela", "Heitor", "Isabela", "João", "Larissa", "Mateus", "Natália", "Otávio", "Paula", "Rafael", "Sofia", "Tiago", "Vitória", "José"}
