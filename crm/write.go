@@ -23,6 +23,9 @@ const maxGroup = 64
 // exactly as with app.RunInTransaction. fn may therefore run twice; it must keep its effects in tx (as every
 // transaction function must) and reset what it returns on each run.
 func Write(app core.App, fn func(tx core.App) error) error {
+	if app.IsTransactional() {
+		return app.RunInTransaction(fn) // already inside a transaction: join it, as RunInTransaction does
+	}
 	g := app.Store().GetOrSet(storeWrites, func() any { return &writeGroup{} }).(*writeGroup)
 	w := &pendingWrite{fn: fn, done: make(chan struct{})}
 	g.mu.Lock()

@@ -75,3 +75,24 @@ func TestWriteGroupsWithoutMixingResults(t *testing.T) {
 		t.Fatalf("stored rows %v\nwant %v", stored, want)
 	}
 }
+
+// Inside a transaction, Write joins it (as RunInTransaction does) instead of queueing behind it.
+func TestWriteInsideATransactionJoinsIt(t *testing.T) {
+	app, _ := testutil.NewApp(t)
+	err := app.RunInTransaction(func(tx core.App) error {
+		if _, err := tx.NonconcurrentDB().NewQuery("CREATE TABLE write_join (n INTEGER)").Execute(); err != nil {
+			return err
+		}
+		return crm.Write(tx, func(inner core.App) error {
+			_, err := inner.NonconcurrentDB().NewQuery("INSERT INTO write_join (n) VALUES (1)").Execute()
+			return err
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := app.DB().NewQuery("SELECT COUNT(*) FROM write_join").Row(&n); err != nil || n != 1 {
+		t.Fatalf("rows %d, %v", n, err)
+	}
+}
