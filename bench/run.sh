@@ -111,7 +111,22 @@ PY
     crm-upsert) # Full Contact Data with 10 tags and 20 custom fields, a new subscriber per request
       load crm-upsert -url "$BASE/api/v1/manychat/contacts" -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
         -body-template '{"id":"{{i}}1","first_name":"Ana","last_name":"Souza","ig_username":"ana{{i}}","email":"ana{{i}}@example.com","last_interaction":"2026-01-01T10:00:00Z","tags":[{"id":1,"name":"t0"},{"id":2,"name":"t1"},{"id":3,"name":"t2"},{"id":4,"name":"t3"},{"id":5,"name":"t4"},{"id":6,"name":"t5"},{"id":7,"name":"t6"},{"id":8,"name":"t7"},{"id":9,"name":"t8"},{"id":10,"name":"t9"}],"custom_fields":{"f0":"{{rand}}","f1":"v","f2":"v","f3":"v","f4":"v","f5":"v","f6":"v","f7":"v","f8":"v","f9":"v","f10":1,"f11":2,"f12":3,"f13":4,"f14":5,"f15":true,"f16":false,"f17":"2026-01-01","f18":"x","f19":"y"}}' ;;
-    crm-messages) # a DM from a new subscriber per request (no auto-reply rules in the demo workspace)
+    crm-messages) # a DM from a new subscriber per request, checked against 200 auto-reply rules (keywords,
+                  # contains, regexes, conditions; as BenchmarkMessagesWith200Rules) of which none matches
+      python3 - "$BASE" "$TOKEN" "$WS" <<'PY'
+import json, sys, urllib.request
+base, token, ws = sys.argv[1:4]
+for i in range(200):
+    body = {"workspace": ws, "name": f"rule {i}", "priority": i % 10, "enabled": True,
+            "actions": [{"type": "reply", "text": f"Olá {{first_name}}, regra {i}"}]}
+    body["match"], body["pattern"] = [("keyword", f"produto{i}, item{i}"), ("contains", f"quero o modelo {i}"),
+                                      ("regex", rf"pedido\s*#?{i}\d{{3}}"), ("contains", f"preço {i}")][i % 4]
+    if i % 4 == 3:
+        body["conditions"] = {"tags_none": ["blocked"]}
+    req = urllib.request.Request(base + "/api/collections/auto_reply_rules/records", method="POST", data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json", "Authorization": token})
+    urllib.request.urlopen(req).read()
+PY
       load crm-messages -url "$BASE/api/v1/manychat/messages" -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
         -body-template '{"subscriber_id":"7{{i}}","text":"qual o preço?"}' ;;
     events) # batches of 1,000 events through the ingest route; events/s = req/s × 1000

@@ -198,7 +198,7 @@ func applyLocally(app core.App, id string, a Action, actor string) error {
 	if a.Type == ActSendFlow {
 		return nil
 	}
-	return app.RunInTransaction(func(tx core.App) error {
+	return platform.WriteTx(app, func(tx core.App) error {
 		c, err := tx.FindRecordById(collections.Contacts, id)
 		if err != nil {
 			return nil // deleted meanwhile

@@ -2,12 +2,14 @@ package crm
 
 import (
 	"bytes"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/playgram/playgram/collections"
@@ -280,8 +282,13 @@ func normalizeJSON(v any) any {
 
 // StringList reads a tag list field: names, or {"name": …} objects (Manychat's tag shape), as names.
 func StringList(r *core.Record, field string) []string {
+	return tagList(r.GetString(field))
+}
+
+// tagList reads a stored tag list (JSON text) as names.
+func tagList(stored string) []string {
 	var raw []json.RawMessage
-	if err := r.UnmarshalJSONField(field, &raw); err != nil {
+	if err := json.Unmarshal([]byte(stored), &raw); err != nil {
 		return nil
 	}
 	out := make([]string, 0, len(raw))
@@ -328,8 +335,15 @@ func ValidTagList(raw []byte) bool {
 
 // FieldMap reads the custom_fields JSON object.
 func FieldMap(r *core.Record) map[string]any {
+	return fieldMap(r.GetString("custom_fields"))
+}
+
+// fieldMap reads a stored custom_fields object (JSON text).
+func fieldMap(stored string) map[string]any {
 	out := map[string]any{}
-	_ = r.UnmarshalJSONField("custom_fields", &out)
+	if json.Unmarshal([]byte(stored), &out) != nil || out == nil {
+		return map[string]any{} // not an object, or null
+	}
 	return out
 }
 
@@ -424,36 +438,41 @@ func (d Diff) Apply(state map[string]any) map[string]any {
 // one) lets only the changed tag/field rows be rewritten.
 func IndexContact(tx core.App, r, prev *core.Record, text, attrs bool) error {
 	db := tx.NonconcurrentDB()
+	fresh := false // no search rows of this contact id existed (a new contact)
 	if text {
 		var rid int64
-		err := db.NewQuery("SELECT rid FROM contacts_fts_map WHERE contact = {:c}").Bind(dbx.Params{"c": r.Id}).Row(&rid)
+		var err error
+		if prev == nil {
+			rid, fresh, err = claimFTSRow(tx, r)
+		}
+		if err == nil && !fresh {
+			// An update, or an id reused after a delete that skipped the hooks: replace the old full-text row.
+			err = db.NewQuery("SELECT rid FROM contacts_fts_map WHERE contact = {:c}").Bind(dbx.Params{"c": r.Id}).Row(&rid)
+			switch {
+			case err == nil:
+				_, err = db.NewQuery("DELETE FROM contacts_fts WHERE rowid = {:rid}").Bind(dbx.Params{"rid": rid}).Execute()
+			case errors.Is(err, sql.ErrNoRows):
+				var claimed bool
+				if rid, claimed, err = claimFTSRow(tx, r); err == nil && !claimed {
+					err = errors.New("the contact's search row appeared meanwhile")
+				}
+			}
+		}
 		if err != nil {
-			res, err := db.NewQuery("INSERT INTO contacts_fts_map (contact) VALUES ({:c})").Bind(dbx.Params{"c": r.Id}).Execute()
-			if err != nil {
-				return fmt.Errorf("indexing contact: %w", err)
-			}
-			if rid, err = res.LastInsertId(); err != nil {
-				return err
-			}
-		} else if _, err := db.NewQuery("DELETE FROM contacts_fts WHERE rowid = {:rid}").Bind(dbx.Params{"rid": rid}).Execute(); err != nil {
 			return fmt.Errorf("indexing contact: %w", err)
 		}
-		phone := r.GetString("phone")
-		_, err = db.NewQuery(`INSERT INTO contacts_fts (rowid, ws, name, ig_username, email, phone, phone_digits)
-			VALUES ({:rid}, {:ws}, {:name}, {:ig}, {:email}, {:phone}, {:digits})`).Bind(dbx.Params{
-			"rid": rid, "ws": r.GetString("workspace"), "name": r.GetString("name") + " " + r.GetString("first_name") + " " + r.GetString("last_name"),
-			"ig": r.GetString("ig_username"), "email": r.GetString("email"), "phone": phone, "digits": digitsOnly(phone),
-		}).Execute()
-		if err != nil {
-			return fmt.Errorf("indexing contact: %w", err)
+		if err := insertFTS(db, rid, r); err != nil {
+			return err
 		}
 	}
 	if attrs {
 		var before map[attr]bool
 		if prev != nil {
 			before = attrsOf(prev)
-		} else if _, err := db.NewQuery("DELETE FROM contact_attrs WHERE contact = {:c}").Bind(dbx.Params{"c": r.Id}).Execute(); err != nil {
-			return err
+		} else if !fresh {
+			if _, err := db.NewQuery("DELETE FROM contact_attrs WHERE contact = {:c}").Bind(dbx.Params{"c": r.Id}).Execute(); err != nil {
+				return err
+			}
 		}
 		after := attrsOf(r)
 		var sql strings.Builder
@@ -474,7 +493,7 @@ func IndexContact(tx core.App, r, prev *core.Record, text, attrs bool) error {
 				continue
 			}
 			if n == 0 {
-				sql.WriteString("INSERT INTO contact_attrs (contact, workspace, kind, name, value) VALUES ")
+				sql.WriteString("INSERT OR IGNORE INTO contact_attrs (contact, workspace, kind, name, value) VALUES ")
 			} else {
 				sql.WriteString(",")
 			}
@@ -489,6 +508,84 @@ func IndexContact(tx core.App, r, prev *core.Record, text, attrs bool) error {
 				return fmt.Errorf("indexing contact attributes: %w", err)
 			}
 		}
+	}
+	return nil
+}
+
+// ftsSpan is the width of a workspace's rowid range in contacts_fts.
+const ftsSpan = int64(1) << 32
+
+type ftsNumbers struct{ m sync.Map } // workspace id → its committed number
+
+// ftsRange is the rowid range [lo, hi) of the workspace's full-text rows (see migration 1764000502). With
+// create, a workspace without a number gets one in tx; ok is false when it has none. Numbers never change
+// once committed, so they are cached after their transaction commits.
+func ftsRange(tx core.App, ws string, create bool) (lo, hi int64, ok bool, err error) {
+	cache := tx.Store().GetOrSet(storeFTS, func() any { return &ftsNumbers{} }).(*ftsNumbers)
+	if n, found := cache.m.Load(ws); found {
+		return n.(int64) * ftsSpan, (n.(int64) + 1) * ftsSpan, true, nil
+	}
+	db := tx.NonconcurrentDB()
+	if create {
+		if _, err := db.NewQuery("INSERT OR IGNORE INTO contacts_fts_ws (workspace) VALUES ({:ws})").Bind(dbx.Params{"ws": ws}).Execute(); err != nil {
+			return 0, 0, false, err
+		}
+	} else {
+		db = tx.DB()
+	}
+	var n int64
+	err = db.NewQuery("SELECT n FROM contacts_fts_ws WHERE workspace = {:ws}").Bind(dbx.Params{"ws": ws}).Row(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, 0, false, nil
+	}
+	if err != nil {
+		return 0, 0, false, err
+	}
+	if info := tx.TxInfo(); info != nil {
+		info.OnComplete(func(txErr error) error {
+			if txErr == nil {
+				cache.m.Store(ws, n)
+			}
+			return nil
+		})
+	} else {
+		cache.m.Store(ws, n)
+	}
+	return n * ftsSpan, (n + 1) * ftsSpan, true, nil
+}
+
+// claimFTSRow gives the contact a map row with the next rowid of its workspace's range; claimed is false when
+// the contact had one already.
+func claimFTSRow(tx core.App, r *core.Record) (rid int64, claimed bool, err error) {
+	lo, hi, _, err := ftsRange(tx, r.GetString("workspace"), true)
+	if err != nil {
+		return 0, false, err
+	}
+	res, err := tx.NonconcurrentDB().NewQuery(`INSERT OR IGNORE INTO contacts_fts_map (rid, contact)
+		VALUES ((SELECT COALESCE(MAX(rid), {:lo}) FROM contacts_fts_map WHERE rid >= {:lo} AND rid < {:hi}) + 1, {:c})`).
+		Bind(dbx.Params{"lo": lo, "hi": hi, "c": r.Id}).Execute()
+	if err != nil {
+		return 0, false, err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return 0, false, nil
+	}
+	if rid, err = res.LastInsertId(); err == nil && rid >= hi {
+		err = errors.New("the workspace's search range is full")
+	}
+	return rid, err == nil, err
+}
+
+// insertFTS writes the contact's full-text row under rid.
+func insertFTS(db dbx.Builder, rid int64, r *core.Record) error {
+	phone := r.GetString("phone")
+	_, err := db.NewQuery(`INSERT INTO contacts_fts (rowid, name, ig_username, email, phone, phone_digits)
+		VALUES ({:rid}, {:name}, {:ig}, {:email}, {:phone}, {:digits})`).Bind(dbx.Params{
+		"rid": rid, "name": r.GetString("name") + " " + r.GetString("first_name") + " " + r.GetString("last_name"),
+		"ig": r.GetString("ig_username"), "email": r.GetString("email"), "phone": phone, "digits": digitsOnly(phone),
+	}).Execute()
+	if err != nil {
+		return fmt.Errorf("indexing contact: %w", err)
 	}
 	return nil
 }

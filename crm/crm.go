@@ -26,6 +26,7 @@ const (
 	storeClients = "playgram.crm.clients"
 	storeOptions = "playgram.crm.client_options"
 	storeRules   = "playgram.crm.rules"
+	storeFTS     = "playgram.crm.fts_ranges"
 )
 
 type clientCache struct {
@@ -120,7 +121,7 @@ func enqueueForConnected(app core.App, fn func(tx core.App, ws string) error) {
 		return
 	}
 	for _, ws := range ids {
-		if err := app.RunInTransaction(func(tx core.App) error { return fn(tx, ws) }); err != nil {
+		if err := platform.WriteTx(app, func(tx core.App) error { return fn(tx, ws) }); err != nil {
 			app.Logger().Error("crm: scheduling a sync failed", "workspace", ws, "error", err)
 		}
 	}

@@ -119,9 +119,14 @@ type Summary struct {
 	TagsCount       int     `json:"tags_count"`
 }
 
-// Summarize reads the contact's counters for the flat answer.
-func Summarize(app core.App, c *core.Record) (Summary, error) {
+// Summarize reads the contact's counters for the flat answer. A contact created in this transaction has none
+// yet (no interaction, booking or QR code can name an id that did not exist), so nothing is read for it.
+func Summarize(app core.App, c *core.Record, created bool) (Summary, error) {
 	s := Summary{ContactID: c.Id, SubscriberID: c.GetString("subscriber_id"), TagsCount: len(AllTags(c))}
+	if created {
+		s.EngagementScore = math.Round(c.GetFloat("engagement_score")*100) / 100
+		return s, nil
+	}
 	var row struct {
 		Score    float64 `db:"score"`
 		Bookings int     `db:"bookings"`

@@ -8,9 +8,11 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/playgram/playgram/collections"
 	"github.com/playgram/playgram/internal/autoreply"
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/types"
 )
 
 // Query is a contact search: full text, tags (all of them), custom field values, activity and order.
@@ -131,9 +133,9 @@ func (q Query) Values() url.Values {
 	return v
 }
 
-// matchExpr turns free text into an FTS5 query: every word as a prefix, all required, inside the workspace
-// (its id is a token of the ws column, so tenancy is part of the index lookup).
-func matchExpr(ws, text string) string {
+// matchExpr turns free text into an FTS5 query: every word as a prefix, all required. Tenancy is the rowid
+// range of the workspace (ftsRange), which FTS5 seeks within each doclist.
+func matchExpr(text string) string {
 	words := strings.FieldsFunc(text, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
 	if len(words) == 0 {
 		return ""
@@ -145,22 +147,26 @@ func matchExpr(ws, text string) string {
 	for i, w := range words {
 		parts[i] = `"` + w + `"*`
 	}
-	return `ws:"` + ws + `" AND {name ig_username email phone phone_digits}: (` + strings.Join(parts, " ") + ")"
+	return `{name ig_username email phone phone_digits}: (` + strings.Join(parts, " ") + ")"
 }
 
-// where builds the FROM/WHERE of a search.
-func (q Query) where(ws string) (from string, where []string, params dbx.Params, ok bool) {
+// where builds the FROM/WHERE of a search; ok is false when nothing can match.
+func (q Query) where(app core.App, ws string) (from string, where []string, params dbx.Params, ok bool, err error) {
 	params = dbx.Params{"ws": ws}
 	from = "contacts c"
 	where = []string{"c.workspace = {:ws}"}
 	if q.Q != "" {
-		expr := matchExpr(ws, q.Q)
+		expr := matchExpr(q.Q)
 		if expr == "" {
-			return "", nil, nil, false
+			return "", nil, nil, false, nil
 		}
-		params["q"] = expr
+		lo, hi, indexed, err := ftsRange(app, ws, false)
+		if err != nil || !indexed {
+			return "", nil, nil, false, err
+		}
+		params["q"], params["lo"], params["hi"] = expr, lo, hi
 		from = `contacts_fts JOIN contacts_fts_map m ON m.rid = contacts_fts.rowid JOIN contacts c ON c.id = m.contact`
-		where = append(where, "contacts_fts MATCH {:q}")
+		where = append(where, "contacts_fts MATCH {:q} AND contacts_fts.rowid >= {:lo} AND contacts_fts.rowid < {:hi}")
 	}
 	for i, t := range q.Tags {
 		k := fmt.Sprintf("t%d", i)
@@ -182,15 +188,15 @@ func (q Query) where(ws string) (from string, where []string, params dbx.Params,
 		params["before"] = dt(q.ActiveBefore)
 		where = append(where, "(c.last_interaction_at < {:before} OR c.last_interaction_at IS NULL)")
 	}
-	return from, where, params, true
+	return from, where, params, true, nil
 }
 
 // SearchResult is one page.
 type SearchResult struct {
-	Page    int            `json:"page"`
-	PerPage int            `json:"per_page"`
-	Total   int            `json:"total"`
-	Items   []*core.Record `json:"-"`
+	Page    int             `json:"page"`
+	PerPage int             `json:"per_page"`
+	Total   int             `json:"total"`
+	Items   []ContactFields `json:"-"`
 }
 
 // Search runs q in workspace.
@@ -199,9 +205,9 @@ func Search(app core.App, ws string, q Query) (*SearchResult, error) {
 	if res.PerPage <= 0 {
 		res.PerPage = 50
 	}
-	from, where, params, ok := q.where(ws)
-	if !ok {
-		return res, nil
+	from, where, params, ok, err := q.where(app, ws)
+	if err != nil || !ok {
+		return res, err
 	}
 	cond := strings.Join(where, " AND ")
 	sort := q.Sort
@@ -222,7 +228,7 @@ func Search(app core.App, ws string, q Query) (*SearchResult, error) {
 	}
 	params["limit"], params["offset"] = res.PerPage, (res.Page-1)*res.PerPage
 	var ids []string
-	err := app.DB().NewQuery("SELECT c.id FROM " + from + " WHERE " + cond + " ORDER BY " + Sorts[sort] + ", c.id LIMIT {:limit} OFFSET {:offset}").
+	err = app.DB().NewQuery("SELECT c.id FROM " + from + " WHERE " + cond + " ORDER BY " + Sorts[sort] + ", c.id LIMIT {:limit} OFFSET {:offset}").
 		Bind(params).Column(&ids)
 	if err != nil {
 		return nil, err
@@ -233,7 +239,7 @@ func Search(app core.App, ws string, q Query) (*SearchResult, error) {
 // searchText answers a text-only search from the FTS index alone: the count and the page come from the match
 // (newest contacts first, or by bm25 relevance), and only the page's contacts are read.
 func searchText(app core.App, res *SearchResult, params dbx.Params, sort string) (*SearchResult, error) {
-	if err := app.DB().NewQuery("SELECT COUNT(*) FROM contacts_fts WHERE contacts_fts MATCH {:q}").Bind(params).Row(&res.Total); err != nil {
+	if err := app.DB().NewQuery("SELECT COUNT(*) FROM contacts_fts WHERE contacts_fts MATCH {:q} AND rowid >= {:lo} AND rowid < {:hi}").Bind(params).Row(&res.Total); err != nil {
 		return nil, err
 	}
 	if res.Total == 0 {
@@ -245,7 +251,7 @@ func searchText(app core.App, res *SearchResult, params dbx.Params, sort string)
 	}
 	params["limit"], params["offset"] = res.PerPage, (res.Page-1)*res.PerPage
 	var rids []int64
-	err := app.DB().NewQuery("SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH {:q} ORDER BY " + order + " LIMIT {:limit} OFFSET {:offset}").
+	err := app.DB().NewQuery("SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH {:q} AND rowid >= {:lo} AND rowid < {:hi} ORDER BY " + order + " LIMIT {:limit} OFFSET {:offset}").
 		Bind(params).Column(&rids)
 	if err != nil || len(rids) == 0 {
 		return res, err
@@ -274,17 +280,97 @@ func searchText(app core.App, res *SearchResult, params dbx.Params, sort string)
 	return loadPage(app, res, ids)
 }
 
+// contactRow is the part of a stored contact that ContactJSON shows, read without building a record.
+type contactRow struct {
+	ID              string  `db:"id"`
+	SubscriberID    string  `db:"subscriber_id"`
+	IGUsername      string  `db:"ig_username"`
+	Name            string  `db:"name"`
+	FirstName       string  `db:"first_name"`
+	LastName        string  `db:"last_name"`
+	Email           string  `db:"email"`
+	Phone           string  `db:"phone"`
+	Timezone        string  `db:"timezone"`
+	Notes           string  `db:"notes"`
+	Source          string  `db:"source"`
+	Tags            string  `db:"tags"`
+	LocalTags       string  `db:"local_tags"`
+	CustomFields    string  `db:"custom_fields"`
+	EngagementScore float64 `db:"engagement_score"`
+	LastInteraction string  `db:"last_interaction_at"`
+	Created         string  `db:"created"`
+	Updated         string  `db:"updated"`
+}
+
+// GetString and GetFloat read a field like core.Record's getters (for ContactJSON).
+func (c *contactRow) GetString(key string) string {
+	switch key {
+	case "id":
+		return c.ID
+	case "subscriber_id":
+		return c.SubscriberID
+	case "ig_username":
+		return c.IGUsername
+	case "name":
+		return c.Name
+	case "first_name":
+		return c.FirstName
+	case "last_name":
+		return c.LastName
+	case "email":
+		return c.Email
+	case "phone":
+		return c.Phone
+	case "timezone":
+		return c.Timezone
+	case "notes":
+		return c.Notes
+	case "source":
+		return c.Source
+	case "tags":
+		return c.Tags
+	case "local_tags":
+		return c.LocalTags
+	case "custom_fields":
+		return c.CustomFields
+	case "last_interaction_at":
+		return c.LastInteraction
+	case "created":
+		return c.Created
+	case "updated":
+		return c.Updated
+	}
+	return ""
+}
+
+func (c *contactRow) GetFloat(key string) float64 {
+	if key == "engagement_score" {
+		return c.EngagementScore
+	}
+	return 0
+}
+
+// loadPage reads the page's contacts in the order of ids, as plain rows: a search page shows 50 to 200
+// contacts, and building PocketBase records for them cost as much as the search itself.
 func loadPage(app core.App, res *SearchResult, ids []string) (*SearchResult, error) {
 	if len(ids) == 0 {
 		return res, nil
 	}
-	recs, err := app.FindRecordsByIds("contacts", ids)
+	in := make([]any, len(ids))
+	for i, id := range ids {
+		in[i] = id
+	}
+	var rows []*contactRow
+	err := app.DB().Select("id", "subscriber_id", "ig_username", "name", "first_name", "last_name", "email", "phone", "timezone", "notes", "source",
+		"COALESCE(tags, 'null') AS tags", "COALESCE(local_tags, 'null') AS local_tags", "COALESCE(custom_fields, 'null') AS custom_fields",
+		"engagement_score", "last_interaction_at", "created", "updated").
+		From(collections.Contacts).Where(dbx.In("id", in...)).All(&rows)
 	if err != nil {
 		return nil, err
 	}
-	byID := make(map[string]*core.Record, len(recs))
-	for _, r := range recs {
-		byID[r.Id] = r
+	byID := make(map[string]*contactRow, len(rows))
+	for _, r := range rows {
+		byID[r.ID] = r
 	}
 	for _, id := range ids {
 		if r, ok := byID[id]; ok {
@@ -296,34 +382,40 @@ func loadPage(app core.App, res *SearchResult, ids []string) (*SearchResult, err
 
 // MatchingIDs lists the ids of every contact matching q (at most limit), for actions on a filtered set.
 func MatchingIDs(app core.App, ws string, q Query, limit int) ([]string, error) {
-	from, where, params, ok := q.where(ws)
-	if !ok {
-		return nil, nil
+	from, where, params, ok, err := q.where(app, ws)
+	if err != nil || !ok {
+		return nil, err
 	}
 	params["limit"] = limit
 	var ids []string
-	err := app.DB().NewQuery("SELECT c.id FROM " + from + " WHERE " + strings.Join(where, " AND ") + " ORDER BY c.id LIMIT {:limit}").Bind(params).Column(&ids)
+	err = app.DB().NewQuery("SELECT c.id FROM " + from + " WHERE " + strings.Join(where, " AND ") + " ORDER BY c.id LIMIT {:limit}").Bind(params).Column(&ids)
 	return ids, err
 }
 
+// ContactFields is a contact as ContactJSON reads it: a *core.Record, or a row of a search page.
+type ContactFields interface {
+	GetString(key string) string
+	GetFloat(key string) float64
+}
+
 // ContactJSON is the API shape of a contact.
-func ContactJSON(r *core.Record) map[string]any {
-	out := map[string]any{"id": r.Id}
+func ContactJSON(r ContactFields) map[string]any {
+	out := map[string]any{"id": r.GetString("id")}
 	for _, f := range []string{"subscriber_id", "ig_username", "name", "first_name", "last_name", "email", "phone", "timezone", "notes", "source"} {
 		out[f] = r.GetString(f)
 	}
-	tags, local := StringList(r, "tags"), StringList(r, "local_tags")
+	tags, local := tagList(r.GetString("tags")), tagList(r.GetString("local_tags"))
 	if tags == nil {
 		tags = []string{}
 	}
 	if local == nil {
 		local = []string{}
 	}
-	out["tags"], out["local_tags"], out["custom_fields"] = tags, local, FieldMap(r)
+	out["tags"], out["local_tags"], out["custom_fields"] = tags, local, fieldMap(r.GetString("custom_fields"))
 	out["engagement_score"] = r.GetFloat("engagement_score")
 	for _, f := range []string{"last_interaction_at", "created", "updated"} {
-		if t := r.GetDateTime(f).Time(); !t.IsZero() {
-			out[f] = t.UTC().Format(time.RFC3339)
+		if t, _ := types.ParseDateTime(r.GetString(f)); !t.IsZero() {
+			out[f] = t.Time().UTC().Format(time.RFC3339)
 		} else {
 			out[f] = nil
 		}

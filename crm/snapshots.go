@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/playgram/playgram/platform"
 	"time"
 
 	"github.com/playgram/playgram/collections"
@@ -44,7 +45,7 @@ func TakeSnapshots(ctx context.Context, app core.App, ws string, now time.Time) 
 			return stored, ctx.Err()
 		}
 		chunk := ids[start:min(len(ids), start+snapshotChunk)]
-		err := app.RunInTransaction(func(tx core.App) error {
+		err := platform.WriteTx(app, func(tx core.App) error {
 			coll, err := tx.FindCachedCollectionByNameOrId(collections.ContactSnapshots)
 			if err != nil {
 				return err

@@ -178,7 +178,7 @@ type definition struct {
 
 // replaceDefinitions makes the workspace's stored definitions equal Manychat's list.
 func replaceDefinitions(app core.App, ws, collection string, defs []definition, log *runLog) error {
-	return app.RunInTransaction(func(tx core.App) error {
+	return platform.WriteTx(app, func(tx core.App) error {
 		existing, err := tx.FindRecordsByFilter(collection, "workspace = {:ws}", "", 0, 0, dbx.Params{"ws": ws})
 		if err != nil {
 			return err
@@ -265,7 +265,7 @@ func refreshContacts(ctx context.Context, app core.App, client *manychat.Client,
 			log.counts["missing"]++
 			err = markRefreshed(app, row.ID, now)
 		case err == nil:
-			err = app.RunInTransaction(func(tx core.App) error {
+			err = platform.WriteTx(app, func(tx core.App) error {
 				res, err := Upsert(tx, ws, Incoming{Sub: *sub}, platform.SystemActor("manychat sync"))
 				if err != nil {
 					return err

@@ -90,7 +90,7 @@ func connectManychat(svc *platform.Services) func(e *core.RequestEvent) error {
 		}
 		p := platform.PrincipalOf(e)
 		actor := platform.ActorFromRequest(e)
-		err = e.App.RunInTransaction(func(tx core.App) error {
+		err = platform.WriteTx(e.App, func(tx core.App) error {
 			return crm.Connect(tx, svc, p.Workspace, req.Token, page, actor)
 		})
 		if err != nil {
@@ -158,6 +158,16 @@ func startSync(e *core.RequestEvent) error {
 	})
 }
 
+// createGrouped is createOnce for the hot Manychat routes: without an Idempotency-Key the write shares a
+// transaction with concurrent ones (crm.Write, group commit); with a key it is createOnce. create may run twice
+// (see crm.Write), so it must not keep state between runs.
+func createGrouped(e *core.RequestEvent, raw []byte, create func(tx core.App) (int, any, error)) error {
+	if e.Request.Header.Get("Idempotency-Key") != "" {
+		return createOnce(e, raw, create)
+	}
+	return createIn(e, crm.Write, create)
+}
+
 // manychatError turns a parse error of an External Request body into a 400 naming the field.
 func manychatError(e *core.RequestEvent, err error) error {
 	var fe *manychat.FieldError
@@ -178,12 +188,12 @@ func upsertContact(e *core.RequestEvent) error {
 	}
 	p := platform.PrincipalOf(e)
 	actor := platform.ActorFromRequest(e)
-	return createOnce(e, raw, func(tx core.App) (int, any, error) {
+	return createGrouped(e, raw, func(tx core.App) (int, any, error) {
 		res, err := crm.Upsert(tx, p.Workspace, in, actor)
 		if err != nil {
 			return 0, nil, err
 		}
-		sum, err := crm.Summarize(tx, res.Contact)
+		sum, err := crm.Summarize(tx, res.Contact, res.Created)
 		if err != nil {
 			return 0, nil, err
 		}
@@ -231,12 +241,12 @@ func manychatEvent(e *core.RequestEvent) error {
 	}
 	p := platform.PrincipalOf(e)
 	actor := platform.ActorFromRequest(e)
-	return createOnce(e, raw, func(tx core.App) (int, any, error) {
+	return createGrouped(e, raw, func(tx core.App) (int, any, error) {
 		c, err := crm.RecordEvent(tx, p.Workspace, req.SubscriberID, req.Type, req.Text, at, actor)
 		if err != nil {
 			return 0, nil, err
 		}
-		sum, err := crm.Summarize(tx, c)
+		sum, err := crm.Summarize(tx, c, false)
 		return 200, sum, err
 	})
 }
@@ -265,7 +275,8 @@ func manychatMessage(e *core.RequestEvent) error {
 	p := platform.PrincipalOf(e)
 	actor := platform.ActorFromRequest(e)
 	var matched string
-	err = createOnce(e, raw, func(tx core.App) (int, any, error) {
+	err = createGrouped(e, raw, func(tx core.App) (int, any, error) {
+		matched = ""
 		res, err := crm.HandleMessage(tx, p.Workspace, req.SubscriberID, req.Text, actor)
 		if err != nil {
 			return 0, nil, err

@@ -31,17 +31,7 @@ func (replayed) Error() string { return "replayed" }
 func createOnce(e *core.RequestEvent, raw []byte, create func(tx core.App) (int, any, error)) error {
 	key := e.Request.Header.Get("Idempotency-Key")
 	if key == "" {
-		var status int
-		var resp any
-		err := platform.WriteTx(e.App, func(tx core.App) error {
-			var err error
-			status, resp, err = create(tx)
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		return writeJSON(e, status, resp)
+		return createIn(e, platform.WriteTx, create)
 	}
 	if len(key) > 255 {
 		return fieldError(e, "Idempotency-Key", "validation_length_out_of_range", "must be at most 255 characters")
@@ -94,6 +84,21 @@ func createOnce(e *core.RequestEvent, raw []byte, create func(tx core.App) (int,
 		return err
 	}
 	return e.Blob(status, "application/json", body)
+}
+
+// createIn runs create in the transaction that run makes and answers with its result.
+func createIn(e *core.RequestEvent, run func(app core.App, fn func(tx core.App) error) error, create func(tx core.App) (int, any, error)) error {
+	var status int
+	var resp any
+	err := run(e.App, func(tx core.App) error {
+		var err error
+		status, resp, err = create(tx)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return writeJSON(e, status, resp)
 }
 
 func writeJSON(e *core.RequestEvent, status int, resp any) error {
