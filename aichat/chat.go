@@ -65,6 +65,7 @@ type Prepared struct {
 	// Spent is the tool's spend this month before this message.
 	Spent   float64
 	Started time.Time
+	seq     int // the message's number in its conversation (message_count once stored); 0 when resumed
 }
 
 // Prepare checks the rate limits, stores the message in its conversation (one per contact and tool unless a
@@ -81,6 +82,7 @@ func (s *Service) Prepare(in Inbound, now time.Time) (*Prepared, error) {
 		return nil, &RateLimitedError{RetryAfter: wait}
 	}
 	p := &Prepared{Tool: in.Tool, Contact: in.Contact, Started: now}
+	t0 := time.Now()
 	err := s.app.RunInTransaction(func(tx core.App) error {
 		conv, err := conversationFor(tx, in, now)
 		if err != nil {
@@ -105,8 +107,9 @@ func (s *Service) Prepare(in Inbound, now time.Time) (*Prepared, error) {
 		if err := tx.SaveNoValidate(m); err != nil {
 			return err
 		}
+		s.history.own.Store(m.Id, true) // the history cache learns of it below, not from the hook
 		p.UserMessage = m
-		if err := bumpConversation(tx, conv.Id, aichat.Usage{}, 0, false, now); err != nil {
+		if p.seq, err = bumpConversation(tx, conv.Id, aichat.Usage{}, 0, false, now); err != nil {
 			return err
 		}
 		if _, err := jobs.Enqueue(tx, jobs.New{Kind: KindSentiment, Workspace: in.Tool.Workspace(),
@@ -118,9 +121,14 @@ func (s *Service) Prepare(in Inbound, now time.Time) (*Prepared, error) {
 			Data: map[string]any{"tool": in.Tool.ID(), "conversation": conv.Id, "channel": conv.GetString("channel")}})
 		return err
 	})
+	s.trace("store message", t0)
 	if err != nil {
+		if p.UserMessage != nil {
+			s.history.own.Delete(p.UserMessage.Id)
+		}
 		return nil, err
 	}
+	s.history.appendMsg(p.Conversation.Id, p.seq, historyMsg(p.UserMessage), true)
 	return p, s.pack(p, now)
 }
 
@@ -142,19 +150,25 @@ func (s *Service) pack(p *Prepared, now time.Time) error {
 	var knowledge []aichat.Entry
 	var kerr error
 	searched := make(chan struct{})
+	t0 := time.Now()
 	go func() {
 		defer close(searched)
 		knowledge, kerr = SearchKnowledge(s.app, t.ID(), text, knowledgeLimit)
+		s.trace("knowledge search", t0)
 	}()
-	history, err := loadHistory(s.app, p.Conversation.Id, p.UserMessage.Id)
+	history, err := s.loadHistory(p.Conversation.Id, p.UserMessage.Id, p.seq)
+	s.trace("history read", t0)
 	<-searched
+	s.trace("context reads", t0)
 	if err != nil {
 		return err
 	}
 	if kerr != nil {
 		return kerr
 	}
+	t1 := time.Now()
 	p.Packed = aichat.Pack(t.Config.SystemPrompt, knowledge, history, text, t.Config.ContextTokens)
+	s.trace("pack", t1)
 	return nil
 }
 
@@ -240,38 +254,25 @@ func conversationFor(tx core.App, in Inbound, now time.Time) (*core.Record, erro
 	return c, nil
 }
 
-// bumpConversation adds a message and its usage to the conversation's totals in one UPDATE.
-func bumpConversation(tx core.App, id string, u aichat.Usage, cost float64, costUnknown bool, now time.Time) error {
+// bumpConversation adds a message and its usage to the conversation's totals in one UPDATE and returns
+// the new message count (the message's number in the conversation).
+func bumpConversation(tx core.App, id string, u aichat.Usage, cost float64, costUnknown bool, now time.Time) (int, error) {
 	unknown := 0
 	if costUnknown {
 		unknown = 1
 	}
-	_, err := tx.NonconcurrentDB().NewQuery(`UPDATE ai_conversations SET message_count = message_count + 1,
+	var n int
+	err := tx.NonconcurrentDB().NewQuery(`UPDATE ai_conversations SET message_count = message_count + 1,
 		prompt_tokens = prompt_tokens + {:p}, cached_tokens = cached_tokens + {:c}, completion_tokens = completion_tokens + {:o},
-		cost_usd = cost_usd + {:cost}, cost_unknown = (cost_unknown OR {:unknown}), last_message_at = {:now}, updated = {:now} WHERE id = {:id}`).
-		Bind(dbx.Params{"p": u.PromptTokens, "c": u.CachedTokens, "o": u.CompletionTokens, "cost": cost, "unknown": unknown, "now": dbtime.Format(now), "id": id}).Execute()
-	return err
+		cost_usd = cost_usd + {:cost}, cost_unknown = (cost_unknown OR {:unknown}), last_message_at = {:now}, updated = {:now} WHERE id = {:id}
+		RETURNING message_count`).
+		Bind(dbx.Params{"p": u.PromptTokens, "c": u.CachedTokens, "o": u.CompletionTokens, "cost": cost, "unknown": unknown, "now": dbtime.Format(now), "id": id}).Row(&n)
+	return n, err
 }
 
-func loadHistory(app core.App, conversation, exclude string) ([]aichat.Msg, error) {
-	var rows []struct {
-		ID      string `db:"id"`
-		Role    string `db:"role"`
-		Content string `db:"content"`
-		Tokens  int    `db:"tokens"`
-	}
-	err := app.DB().NewQuery(`SELECT id, role, content, tokens FROM ai_messages
-		WHERE conversation = {:c} AND id != {:x} AND content != '' AND (role = 'user' OR status = 'ok')
-		ORDER BY created DESC LIMIT {:n}`). // walks idx_ai_messages_conversation backwards, no sort
-		Bind(dbx.Params{"c": conversation, "x": exclude, "n": historyLimit}).All(&rows)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]aichat.Msg, len(rows))
-	for i, r := range rows {
-		out[len(rows)-1-i] = aichat.Msg{ID: r.ID, Role: r.Role, Content: r.Content, Tokens: r.Tokens}
-	}
-	return out, nil
+// historyMsg is a stored message as history.
+func historyMsg(m *core.Record) aichat.Msg {
+	return aichat.Msg{ID: m.Id, Role: m.GetString("role"), Content: m.GetString("content"), Tokens: m.GetInt("tokens")}
 }
 
 // SearchKnowledge returns the tool's knowledge entries (not disabled) that best match text (FTS5, bm25 order).
@@ -464,7 +465,10 @@ func (s *Service) toolDefs(t *Tool) []openai.Tool {
 // the audit log and the event log for the admins.
 func (s *Service) Finish(p *Prepared, out *Outcome, delivery string, now time.Time) error {
 	out.Latency = now.Sub(p.Started)
-	return s.app.RunInTransaction(func(tx core.App) error {
+	defer s.trace("store reply", time.Now())
+	var seq int
+	var stored *core.Record
+	err := s.app.RunInTransaction(func(tx core.App) error {
 		coll, err := tx.FindCachedCollectionByNameOrId(collections.AIMessages)
 		if err != nil {
 			return err
@@ -499,11 +503,13 @@ func (s *Service) Finish(p *Prepared, out *Outcome, delivery string, now time.Ti
 		if err := tx.SaveNoValidate(m); err != nil { // built from loaded records, as in Prepare
 			return err
 		}
+		stored = m
+		s.history.own.Store(m.Id, true)
 		out.Message = m
 		if s.OnReply != nil {
 			s.OnReply(p, out)
 		}
-		if err := bumpConversation(tx, p.Conversation.Id, out.Usage, out.CostUSD, !out.CostKnown && p.Skip == "", now); err != nil {
+		if seq, err = bumpConversation(tx, p.Conversation.Id, out.Usage, out.CostUSD, !out.CostKnown && p.Skip == "", now); err != nil {
 			return err
 		}
 		if delivery == DeliveryHeld {
@@ -535,6 +541,14 @@ func (s *Service) Finish(p *Prepared, out *Outcome, delivery string, now time.Ti
 			SubjectCollection: collections.AIMessages, SubjectID: m.Id, Contact: m.GetString("contact"), At: now, Data: data})
 		return err
 	})
+	if err != nil {
+		if stored != nil {
+			s.history.own.Delete(stored.Id)
+		}
+		return err
+	}
+	s.history.appendMsg(p.Conversation.Id, seq, historyMsg(stored), qualifies("assistant", out.Status, out.Text))
+	return nil
 }
 
 func truncate(s string, n int) string {

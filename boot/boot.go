@@ -28,8 +28,9 @@ import (
 	_ "github.com/playgram/playgram/pb_migrations"
 )
 
-// Register builds the services and binds everything. The job workers and the usage flusher start with the
-// server (OnServe) and stop with the app (OnTerminate), so commands and tests run without them unless asked.
+// Register builds the services and binds everything. The job workers, the usage flusher and the WAL
+// checkpointer start with the server (OnServe) and stop with the app (OnTerminate), so commands and tests
+// run without them unless asked.
 func Register(app core.App, cfg platform.Config) (*platform.Services, error) {
 	allow, err := cfg.OutboundAllowList()
 	if err != nil {
@@ -101,17 +102,20 @@ func Register(app core.App, cfg platform.Config) (*platform.Services, error) {
 			return se.Next()
 		})
 	}
+	stopCheckpoints := func() {}
 	if cfg.Background {
 		app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 			svc.Jobs.Start()
 			wh.Start()
 			go flushKeyUsage(app, svc)
+			stopCheckpoints = platform.StartWALCheckpointer(app, platform.CheckpointEvery)
 			return se.Next()
 		})
 	}
 	app.OnTerminate().BindFunc(func(e *core.TerminateEvent) error {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
+		stopCheckpoints()
 		svc.Jobs.Stop(ctx)
 		wh.Stop(ctx)
 		if err := svc.Keys.Flush(app); err != nil {
