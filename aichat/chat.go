@@ -2,6 +2,7 @@ package aichat
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -82,6 +83,8 @@ func (s *Service) Prepare(in Inbound, now time.Time) (*Prepared, error) {
 		return nil, &RateLimitedError{RetryAfter: wait}
 	}
 	p := &Prepared{Tool: in.Tool, Contact: in.Contact, Started: now}
+	// The knowledge search needs only the text: it runs on the read pool while the message is stored.
+	search := s.searchAsync(in.Tool.ID(), in.Text)
 	t0 := time.Now()
 	err := s.app.RunInTransaction(func(tx core.App) error {
 		conv, err := conversationFor(tx, in, now)
@@ -129,11 +132,29 @@ func (s *Service) Prepare(in Inbound, now time.Time) (*Prepared, error) {
 		return nil, err
 	}
 	s.history.appendMsg(p.Conversation.Id, p.seq, historyMsg(p.UserMessage), true)
-	return p, s.pack(p, now)
+	return p, s.pack(p, search, now)
 }
 
-// pack checks the budget and packs the context of a stored inbound message.
-func (s *Service) pack(p *Prepared, now time.Time) error {
+// searchAsync starts the knowledge search for text; the result is received once from the channel.
+func (s *Service) searchAsync(tool, text string) <-chan knowledgeResult {
+	ch := make(chan knowledgeResult, 1)
+	t0 := time.Now()
+	go func() {
+		entries, err := SearchKnowledge(s.app, tool, text, knowledgeLimit)
+		s.trace("knowledge search", t0)
+		ch <- knowledgeResult{entries, err}
+	}()
+	return ch
+}
+
+type knowledgeResult struct {
+	entries []aichat.Entry
+	err     error
+}
+
+// pack checks the budget and packs the context of a stored inbound message with the knowledge search
+// started for it.
+func (s *Service) pack(p *Prepared, search <-chan knowledgeResult, now time.Time) error {
 	t, text := p.Tool, p.UserMessage.GetString("content")
 	if b := t.Config.MonthlyBudgetUSD; b > 0 {
 		spent, err := MonthSpend(s.app, t.Workspace(), t.ID(), now)
@@ -146,28 +167,19 @@ func (s *Service) pack(p *Prepared, now time.Time) error {
 			return nil
 		}
 	}
-	// The two reads are independent: run them side by side on the read pool.
-	var knowledge []aichat.Entry
-	var kerr error
-	searched := make(chan struct{})
 	t0 := time.Now()
-	go func() {
-		defer close(searched)
-		knowledge, kerr = SearchKnowledge(s.app, t.ID(), text, knowledgeLimit)
-		s.trace("knowledge search", t0)
-	}()
 	history, err := s.loadHistory(p.Conversation.Id, p.UserMessage.Id, p.seq)
 	s.trace("history read", t0)
-	<-searched
+	found := <-search
 	s.trace("context reads", t0)
 	if err != nil {
 		return err
 	}
-	if kerr != nil {
-		return kerr
+	if found.err != nil {
+		return found.err
 	}
 	t1 := time.Now()
-	p.Packed = aichat.Pack(t.Config.SystemPrompt, knowledge, history, text, t.Config.ContextTokens)
+	p.Packed = aichat.Pack(t.Config.SystemPrompt, found.entries, history, text, t.Config.ContextTokens)
 	s.trace("pack", t1)
 	return nil
 }
@@ -197,7 +209,7 @@ func (s *Service) Resume(messageID string, now time.Time) (*Prepared, error) {
 			return nil, err
 		}
 	}
-	return p, s.pack(p, now)
+	return p, s.pack(p, s.searchAsync(t.ID(), m.GetString("content")), now)
 }
 
 func conversationFor(tx core.App, in Inbound, now time.Time) (*core.Record, error) {
@@ -208,16 +220,25 @@ func conversationFor(tx core.App, in Inbound, now time.Time) (*core.Record, erro
 		}
 		return c, nil
 	}
-	filter, params := "tool = {:tool} && status = 'open' && channel = {:ch}", dbx.Params{"tool": in.Tool.ID(), "ch": in.Channel}
+	coll, err := tx.FindCachedCollectionByNameOrId(collections.AIConversations)
+	if err != nil {
+		return nil, err
+	}
+	// Plain SQL along idx_ai_conversations_current (tool, contact, status, created).
+	where, params := "tool = {:tool} AND status = 'open' AND channel = {:ch}", dbx.Params{"tool": in.Tool.ID(), "ch": in.Channel}
 	switch {
 	case in.Contact != nil:
-		filter += " && contact = {:c}"
+		where += " AND contact = {:c}"
 		params["c"] = in.Contact.Id
 	case in.User != nil:
-		filter += " && contact = '' && user = {:u}"
+		where += " AND contact = '' AND user = {:u}"
 		params["u"] = in.User.Id
 	}
-	existing, err := tx.FindFirstRecordByFilter(collections.AIConversations, filter, params)
+	existing := core.NewRecord(coll)
+	err = tx.RecordQuery(coll).AndWhere(dbx.NewExp(where, params)).Limit(1).One(existing)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
 	if err == nil && !in.NewConversation {
 		return existing, nil
 	}
@@ -226,10 +247,6 @@ func conversationFor(tx core.App, in Inbound, now time.Time) (*core.Record, erro
 		if err := tx.Save(existing); err != nil {
 			return nil, err
 		}
-	}
-	coll, err := tx.FindCachedCollectionByNameOrId(collections.AIConversations)
-	if err != nil {
-		return nil, err
 	}
 	c := core.NewRecord(coll)
 	c.Set("workspace", in.Tool.Workspace())

@@ -34,6 +34,7 @@ func Register(app core.App, svc *platform.Services) *Service {
 	s := newService(app, svc)
 	app.Store().Set(storeKey, s)
 	s.bindHistoryHooks(app)
+	s.bindToolCacheHooks(app)
 	app.OnRecordCreate(collections.Tools).BindFunc(func(e *core.RecordEvent) error {
 		if e.Record.GetString("type") == toolconfig.TypeAIChat {
 			SeedPrices(e.Record)

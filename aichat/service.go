@@ -43,6 +43,7 @@ type Service struct {
 
 	background sync.WaitGroup
 	history    *historyCache
+	tools      *toolCache
 	fnMu       sync.RWMutex
 	functions  map[string]Function
 }
@@ -69,7 +70,7 @@ func (s *Service) SetRateLimits(perContact, perTool int) {
 
 func newService(app core.App, svc *platform.Services) *Service {
 	s := &Service{app: app, svc: svc, HoldAfter: DefaultHoldAfter, ReplyTimeout: DefaultReplyTimeout,
-		ChatTimeout: DefaultChatTimeout, MaxAttempts: 3, history: newHistoryCache(), BackoffBase: 500 * time.Millisecond, BackoffMax: 5 * time.Second}
+		ChatTimeout: DefaultChatTimeout, MaxAttempts: 3, history: newHistoryCache(), tools: newToolCache(), BackoffBase: 500 * time.Millisecond, BackoffMax: 5 * time.Second}
 	s.SetRateLimits(DefaultContactPerMinute, DefaultToolPerMinute)
 	s.functions = builtinFunctions(s)
 	return s
