@@ -200,7 +200,9 @@ func (s *Service) bindHistoryHooks(app core.App) {
 		return e.Next()
 	})
 	app.OnModelAfterDeleteSuccess(collections.AIConversations).BindFunc(func(e *core.ModelEvent) error {
-		s.history.drop(e.Model.PK().(string))
+		if id, ok := e.Model.PK().(string); ok {
+			s.history.drop(id)
+		}
 		return e.Next()
 	})
 }
