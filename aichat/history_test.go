@@ -3,6 +3,7 @@ package aichat_test
 import (
 	"fmt"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -154,4 +155,30 @@ func TestHistoryFollowsEveryWrite(t *testing.T) {
 		t.Fatalf("want %d", len(want))
 	}
 	env.check("past the cap", env.turn("last", collections.AIStatusOK), want)
+}
+
+// TestHistoryUnderConcurrentTurns: turns of one conversation racing each other leave the history exact.
+func TestHistoryUnderConcurrentTurns(t *testing.T) {
+	env := newHistoryEnv(t)
+	env.turn("first", collections.AIStatusOK)
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 5; i++ {
+				p, err := env.svc.Prepare(aichat.Inbound{Tool: env.tool, Contact: env.contact, Channel: aichat.ChannelManychat, Text: fmt.Sprintf("g%d m%d", g, i)}, time.Now())
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if err := env.svc.Finish(p, &aichat.Outcome{Text: "ok", Status: collections.AIStatusOK, CostKnown: true}, aichat.DeliveryInline, time.Now()); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	want := env.want()
+	env.check("after concurrent turns", env.turn("last", collections.AIStatusOK), want)
 }
