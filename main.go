@@ -13,8 +13,7 @@ import (
 )
 
 func main() {
-	// Commits never checkpoint the WAL; boot runs the checkpoint in the background (platform.DBConnect).
-	app := pocketbase.NewWithConfig(pocketbase.Config{DBConnect: platform.DBConnect})
+	app := pocketbase.New()
 	cfg, err := platform.ConfigFromEnv()
 	if err != nil {
 		log.Fatal(err)

@@ -2,6 +2,7 @@ package aichat
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -65,6 +66,7 @@ type Prepared struct {
 	// Spent is the tool's spend this month before this message.
 	Spent   float64
 	Started time.Time
+	seq     int // the message's number in its conversation (message_count once stored); 0 when resumed
 }
 
 // Prepare checks the rate limits, stores the message in its conversation (one per contact and tool unless a
@@ -81,7 +83,10 @@ func (s *Service) Prepare(in Inbound, now time.Time) (*Prepared, error) {
 		return nil, &RateLimitedError{RetryAfter: wait}
 	}
 	p := &Prepared{Tool: in.Tool, Contact: in.Contact, Started: now}
-	err := s.app.RunInTransaction(func(tx core.App) error {
+	// The knowledge search needs only the text: it runs on the read pool while the message is stored.
+	search := s.searchAsync(in.Tool.ID(), in.Text)
+	t0 := time.Now()
+	err := platform.WriteTx(s.app, func(tx core.App) error {
 		conv, err := conversationFor(tx, in, now)
 		if err != nil {
 			return err
@@ -105,8 +110,9 @@ func (s *Service) Prepare(in Inbound, now time.Time) (*Prepared, error) {
 		if err := tx.SaveNoValidate(m); err != nil {
 			return err
 		}
+		s.history.own.Store(m.Id, true) // the history cache learns of it below, not from the hook
 		p.UserMessage = m
-		if err := bumpConversation(tx, conv.Id, aichat.Usage{}, 0, false, now); err != nil {
+		if p.seq, err = bumpConversation(tx, conv.Id, aichat.Usage{}, 0, false, now); err != nil {
 			return err
 		}
 		if _, err := jobs.Enqueue(tx, jobs.New{Kind: KindSentiment, Workspace: in.Tool.Workspace(),
@@ -118,14 +124,37 @@ func (s *Service) Prepare(in Inbound, now time.Time) (*Prepared, error) {
 			Data: map[string]any{"tool": in.Tool.ID(), "conversation": conv.Id, "channel": conv.GetString("channel")}})
 		return err
 	})
+	s.trace("store message", t0)
 	if err != nil {
+		if p.UserMessage != nil {
+			s.history.own.Delete(p.UserMessage.Id)
+		}
 		return nil, err
 	}
-	return p, s.pack(p, now)
+	s.history.appendMsg(p.Conversation.Id, p.seq, historyMsg(p.UserMessage), true)
+	return p, s.pack(p, search, now)
 }
 
-// pack checks the budget and packs the context of a stored inbound message.
-func (s *Service) pack(p *Prepared, now time.Time) error {
+// searchAsync starts the knowledge search for text; the result is received once from the channel.
+func (s *Service) searchAsync(tool, text string) <-chan knowledgeResult {
+	ch := make(chan knowledgeResult, 1)
+	t0 := time.Now()
+	go func() {
+		entries, err := SearchKnowledge(s.app, tool, text, knowledgeLimit)
+		s.trace("knowledge search", t0)
+		ch <- knowledgeResult{entries, err}
+	}()
+	return ch
+}
+
+type knowledgeResult struct {
+	entries []aichat.Entry
+	err     error
+}
+
+// pack checks the budget and packs the context of a stored inbound message with the knowledge search
+// started for it.
+func (s *Service) pack(p *Prepared, search <-chan knowledgeResult, now time.Time) error {
 	t, text := p.Tool, p.UserMessage.GetString("content")
 	if b := t.Config.MonthlyBudgetUSD; b > 0 {
 		spent, err := MonthSpend(s.app, t.Workspace(), t.ID(), now)
@@ -138,23 +167,20 @@ func (s *Service) pack(p *Prepared, now time.Time) error {
 			return nil
 		}
 	}
-	// The two reads are independent: run them side by side on the read pool.
-	var knowledge []aichat.Entry
-	var kerr error
-	searched := make(chan struct{})
-	go func() {
-		defer close(searched)
-		knowledge, kerr = SearchKnowledge(s.app, t.ID(), text, knowledgeLimit)
-	}()
-	history, err := loadHistory(s.app, p.Conversation.Id, p.UserMessage.Id)
-	<-searched
+	t0 := time.Now()
+	history, err := s.loadHistory(p.Conversation.Id, p.UserMessage.Id, p.seq)
+	s.trace("history read", t0)
+	found := <-search
+	s.trace("context reads", t0)
 	if err != nil {
 		return err
 	}
-	if kerr != nil {
-		return kerr
+	if found.err != nil {
+		return found.err
 	}
-	p.Packed = aichat.Pack(t.Config.SystemPrompt, knowledge, history, text, t.Config.ContextTokens)
+	t1 := time.Now()
+	p.Packed = aichat.Pack(t.Config.SystemPrompt, found.entries, history, text, t.Config.ContextTokens)
+	s.trace("pack", t1)
 	return nil
 }
 
@@ -183,7 +209,7 @@ func (s *Service) Resume(messageID string, now time.Time) (*Prepared, error) {
 			return nil, err
 		}
 	}
-	return p, s.pack(p, now)
+	return p, s.pack(p, s.searchAsync(t.ID(), m.GetString("content")), now)
 }
 
 func conversationFor(tx core.App, in Inbound, now time.Time) (*core.Record, error) {
@@ -194,16 +220,25 @@ func conversationFor(tx core.App, in Inbound, now time.Time) (*core.Record, erro
 		}
 		return c, nil
 	}
-	filter, params := "tool = {:tool} && status = 'open' && channel = {:ch}", dbx.Params{"tool": in.Tool.ID(), "ch": in.Channel}
+	coll, err := tx.FindCachedCollectionByNameOrId(collections.AIConversations)
+	if err != nil {
+		return nil, err
+	}
+	// Plain SQL along idx_ai_conversations_current (tool, contact, status, created).
+	where, params := "tool = {:tool} AND status = 'open' AND channel = {:ch}", dbx.Params{"tool": in.Tool.ID(), "ch": in.Channel}
 	switch {
 	case in.Contact != nil:
-		filter += " && contact = {:c}"
+		where += " AND contact = {:c}"
 		params["c"] = in.Contact.Id
 	case in.User != nil:
-		filter += " && contact = '' && user = {:u}"
+		where += " AND contact = '' AND user = {:u}"
 		params["u"] = in.User.Id
 	}
-	existing, err := tx.FindFirstRecordByFilter(collections.AIConversations, filter, params)
+	existing := core.NewRecord(coll)
+	err = tx.RecordQuery(coll).AndWhere(dbx.NewExp(where, params)).Limit(1).One(existing)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
 	if err == nil && !in.NewConversation {
 		return existing, nil
 	}
@@ -212,10 +247,6 @@ func conversationFor(tx core.App, in Inbound, now time.Time) (*core.Record, erro
 		if err := tx.Save(existing); err != nil {
 			return nil, err
 		}
-	}
-	coll, err := tx.FindCachedCollectionByNameOrId(collections.AIConversations)
-	if err != nil {
-		return nil, err
 	}
 	c := core.NewRecord(coll)
 	c.Set("workspace", in.Tool.Workspace())
@@ -240,38 +271,25 @@ func conversationFor(tx core.App, in Inbound, now time.Time) (*core.Record, erro
 	return c, nil
 }
 
-// bumpConversation adds a message and its usage to the conversation's totals in one UPDATE.
-func bumpConversation(tx core.App, id string, u aichat.Usage, cost float64, costUnknown bool, now time.Time) error {
+// bumpConversation adds a message and its usage to the conversation's totals in one UPDATE and returns
+// the new message count (the message's number in the conversation).
+func bumpConversation(tx core.App, id string, u aichat.Usage, cost float64, costUnknown bool, now time.Time) (int, error) {
 	unknown := 0
 	if costUnknown {
 		unknown = 1
 	}
-	_, err := tx.NonconcurrentDB().NewQuery(`UPDATE ai_conversations SET message_count = message_count + 1,
+	var n int
+	err := tx.NonconcurrentDB().NewQuery(`UPDATE ai_conversations SET message_count = message_count + 1,
 		prompt_tokens = prompt_tokens + {:p}, cached_tokens = cached_tokens + {:c}, completion_tokens = completion_tokens + {:o},
-		cost_usd = cost_usd + {:cost}, cost_unknown = (cost_unknown OR {:unknown}), last_message_at = {:now}, updated = {:now} WHERE id = {:id}`).
-		Bind(dbx.Params{"p": u.PromptTokens, "c": u.CachedTokens, "o": u.CompletionTokens, "cost": cost, "unknown": unknown, "now": dbtime.Format(now), "id": id}).Execute()
-	return err
+		cost_usd = cost_usd + {:cost}, cost_unknown = (cost_unknown OR {:unknown}), last_message_at = {:now}, updated = {:now} WHERE id = {:id}
+		RETURNING message_count`).
+		Bind(dbx.Params{"p": u.PromptTokens, "c": u.CachedTokens, "o": u.CompletionTokens, "cost": cost, "unknown": unknown, "now": dbtime.Format(now), "id": id}).Row(&n)
+	return n, err
 }
 
-func loadHistory(app core.App, conversation, exclude string) ([]aichat.Msg, error) {
-	var rows []struct {
-		ID      string `db:"id"`
-		Role    string `db:"role"`
-		Content string `db:"content"`
-		Tokens  int    `db:"tokens"`
-	}
-	err := app.DB().NewQuery(`SELECT id, role, content, tokens FROM ai_messages
-		WHERE conversation = {:c} AND id != {:x} AND content != '' AND (role = 'user' OR status = 'ok')
-		ORDER BY created DESC LIMIT {:n}`). // walks idx_ai_messages_conversation backwards, no sort
-		Bind(dbx.Params{"c": conversation, "x": exclude, "n": historyLimit}).All(&rows)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]aichat.Msg, len(rows))
-	for i, r := range rows {
-		out[len(rows)-1-i] = aichat.Msg{ID: r.ID, Role: r.Role, Content: r.Content, Tokens: r.Tokens}
-	}
-	return out, nil
+// historyMsg is a stored message as history.
+func historyMsg(m *core.Record) aichat.Msg {
+	return aichat.Msg{ID: m.Id, Role: m.GetString("role"), Content: m.GetString("content"), Tokens: m.GetInt("tokens")}
 }
 
 // SearchKnowledge returns the tool's knowledge entries (not disabled) that best match text (FTS5, bm25 order).
@@ -464,7 +482,10 @@ func (s *Service) toolDefs(t *Tool) []openai.Tool {
 // the audit log and the event log for the admins.
 func (s *Service) Finish(p *Prepared, out *Outcome, delivery string, now time.Time) error {
 	out.Latency = now.Sub(p.Started)
-	return s.app.RunInTransaction(func(tx core.App) error {
+	defer s.trace("store reply", time.Now())
+	var seq int
+	var stored *core.Record
+	err := platform.WriteTx(s.app, func(tx core.App) error {
 		coll, err := tx.FindCachedCollectionByNameOrId(collections.AIMessages)
 		if err != nil {
 			return err
@@ -499,11 +520,13 @@ func (s *Service) Finish(p *Prepared, out *Outcome, delivery string, now time.Ti
 		if err := tx.SaveNoValidate(m); err != nil { // built from loaded records, as in Prepare
 			return err
 		}
+		stored = m
+		s.history.own.Store(m.Id, true)
 		out.Message = m
 		if s.OnReply != nil {
 			s.OnReply(p, out)
 		}
-		if err := bumpConversation(tx, p.Conversation.Id, out.Usage, out.CostUSD, !out.CostKnown && p.Skip == "", now); err != nil {
+		if seq, err = bumpConversation(tx, p.Conversation.Id, out.Usage, out.CostUSD, !out.CostKnown && p.Skip == "", now); err != nil {
 			return err
 		}
 		if delivery == DeliveryHeld {
@@ -535,6 +558,14 @@ func (s *Service) Finish(p *Prepared, out *Outcome, delivery string, now time.Ti
 			SubjectCollection: collections.AIMessages, SubjectID: m.Id, Contact: m.GetString("contact"), At: now, Data: data})
 		return err
 	})
+	if err != nil {
+		if stored != nil {
+			s.history.own.Delete(stored.Id)
+		}
+		return err
+	}
+	s.history.appendMsg(p.Conversation.Id, seq, historyMsg(stored), qualifies("assistant", out.Status, out.Text))
+	return nil
 }
 
 func truncate(s string, n int) string {

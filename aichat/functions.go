@@ -140,7 +140,7 @@ func (s *Service) generateQR(app core.App, c FunctionCall) (any, error) {
 		}
 	}
 	var out map[string]any
-	err = app.RunInTransaction(func(tx core.App) error {
+	err = platform.WriteTx(app, func(tx core.App) error {
 		rec, err := qr.Generate(tx, qr.GenerateInput{Tool: tool, Timezone: tz, Contact: c.Contact, Label: label, Actor: c.Actor}, time.Now())
 		if err != nil {
 			return err
@@ -186,7 +186,7 @@ func addTag(app core.App, c FunctionCall) (any, error) {
 	if len([]rune(a.Tag)) > 100 {
 		return nil, errors.New("tag must be at most 100 characters")
 	}
-	err := app.RunInTransaction(func(tx core.App) error {
+	err := platform.WriteTx(app, func(tx core.App) error {
 		_, err := crm.QueueActions(tx, c.Workspace, []crm.Action{a}, crm.Targets{Contacts: []string{c.Contact.Id}}, c.Actor)
 		return err
 	})

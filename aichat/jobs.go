@@ -33,6 +33,8 @@ const (
 func Register(app core.App, svc *platform.Services) *Service {
 	s := newService(app, svc)
 	app.Store().Set(storeKey, s)
+	s.bindHistoryHooks(app)
+	s.bindToolCacheHooks(app)
 	app.OnRecordCreate(collections.Tools).BindFunc(func(e *core.RecordEvent) error {
 		if e.Record.GetString("type") == toolconfig.TypeAIChat {
 			SeedPrices(e.Record)
@@ -177,7 +179,7 @@ func (s *Service) ClassifySentiment(ctx context.Context, messageID string) error
 	default:
 		label, parseErr = aichat.ParseSentiment(resp.Choices[0].Message.Content)
 	}
-	return s.app.RunInTransaction(func(tx core.App) error {
+	return platform.WriteTx(s.app, func(tx core.App) error {
 		m, err := tx.FindRecordById(collections.AIMessages, messageID)
 		if err != nil {
 			return err

@@ -30,9 +30,14 @@ func (s *Service) apiKey(app core.App, t *Tool) (string, error) {
 	return platform.Secret(s.svc.Box, ws, "openai_api_key")
 }
 
-// client builds a go-openai client that sends through the SSRF-guarded outbound client. Its whole-request
-// timeout is lifted (streams may run long); each call carries its own deadline instead.
+// client returns the tool's go-openai client, kept with a cached tool.
 func (s *Service) client(app core.App, t *Tool) (*openai.Client, error) {
+	return s.tools.client(t, func() (*openai.Client, error) { return s.newClient(app, t) })
+}
+
+// newClient builds a go-openai client that sends through the SSRF-guarded outbound client. Its whole-request
+// timeout is lifted (streams may run long); each call carries its own deadline instead.
+func (s *Service) newClient(app core.App, t *Tool) (*openai.Client, error) {
 	key, err := s.apiKey(app, t)
 	if err != nil {
 		return nil, err

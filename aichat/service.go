@@ -38,8 +38,12 @@ type Service struct {
 	ContactLimit, ToolLimit *ratelimit.KeyedWindow
 	// OnReply, when set, sees every stored reply (benchmarks read ModelTime from it).
 	OnReply func(p *Prepared, out *Outcome)
+	// Trace, when set, is told how long each step of a reply took (benchmarks break the overhead down).
+	Trace func(step string, d time.Duration)
 
 	background sync.WaitGroup
+	history    *historyCache
+	tools      *toolCache
 	fnMu       sync.RWMutex
 	functions  map[string]Function
 }
@@ -66,10 +70,17 @@ func (s *Service) SetRateLimits(perContact, perTool int) {
 
 func newService(app core.App, svc *platform.Services) *Service {
 	s := &Service{app: app, svc: svc, HoldAfter: DefaultHoldAfter, ReplyTimeout: DefaultReplyTimeout,
-		ChatTimeout: DefaultChatTimeout, MaxAttempts: 3, BackoffBase: 500 * time.Millisecond, BackoffMax: 5 * time.Second}
+		ChatTimeout: DefaultChatTimeout, MaxAttempts: 3, history: newHistoryCache(), tools: newToolCache(), BackoffBase: 500 * time.Millisecond, BackoffMax: 5 * time.Second}
 	s.SetRateLimits(DefaultContactPerMinute, DefaultToolPerMinute)
 	s.functions = builtinFunctions(s)
 	return s
+}
+
+// trace reports a step's duration to Trace, when set.
+func (s *Service) trace(step string, since time.Time) {
+	if s.Trace != nil {
+		s.Trace(step, time.Since(since))
+	}
 }
 
 // allow applies the rate limits: the contact's (or signed-in user's) and the tool's.

@@ -43,8 +43,16 @@ func (t *Tool) Workspace() string { return t.Record.GetString("workspace") }
 // ErrToolNotFound means no enabled ai_chat tool with that id or slug exists in the workspace.
 var ErrToolNotFound = errors.New("no enabled ai_chat tool with this id or slug in the workspace")
 
-// LoadTool finds an enabled ai_chat tool of workspace by id or slug.
+// LoadTool finds an enabled ai_chat tool of workspace by id or slug (kept in memory between requests once
+// the app's AI chat service is registered; see toolCache).
 func LoadTool(app core.App, workspace, ref string) (*Tool, error) {
+	if s := Of(app); s != nil {
+		return s.tools.load(app, workspace, ref)
+	}
+	return loadTool(app, workspace, ref)
+}
+
+func loadTool(app core.App, workspace, ref string) (*Tool, error) {
 	rec, err := platform.FindEnabledTool(app, workspace, toolconfig.TypeAIChat, ref)
 	if err != nil {
 		return nil, ErrToolNotFound

@@ -28,8 +28,9 @@ import (
 	_ "github.com/playgram/playgram/pb_migrations"
 )
 
-// Register builds the services and binds everything. The job workers and the usage flusher start with the
-// server (OnServe) and stop with the app (OnTerminate), so commands and tests run without them unless asked.
+// Register builds the services and binds everything. The job workers, the usage flusher and the WAL
+// checkpointer start with the server (OnServe) and stop with the app (OnTerminate), so commands and tests
+// run without them unless asked.
 func Register(app core.App, cfg platform.Config) (*platform.Services, error) {
 	allow, err := cfg.OutboundAllowList()
 	if err != nil {
@@ -109,12 +110,10 @@ func Register(app core.App, cfg platform.Config) (*platform.Services, error) {
 			return se.Next()
 		})
 	}
-	// A served app checkpoints its WAL in the background (commits do not: platform.DBConnect).
+	// A served app checkpoints its WAL in the background, whether or not it runs the job workers.
 	stopCheckpoints := func() {}
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
-		var ctx context.Context
-		ctx, stopCheckpoints = context.WithCancel(context.Background())
-		go platform.Checkpoint(ctx, app, platform.CheckpointInterval)
+		stopCheckpoints = platform.StartWALCheckpointer(app, platform.CheckpointEvery)
 		return se.Next()
 	})
 	app.OnTerminate().BindFunc(func(e *core.TerminateEvent) error {

@@ -103,6 +103,8 @@ func TestAITimeoutAndTruncatedStream(t *testing.T) {
 	}
 	// A stream cut before [DONE] keeps the text, but its usage never came: cost unknown, not 0.
 	env.svc.ReplyTimeout = 10 * time.Second
+	// (a loaded machine may time the first call out before it reached the fake, leaving its reply queued)
+	env.fake.Reset()
 	env.fake.Fail(fakeai.Failure{Truncate: true, AfterChunks: 2})
 	env.fake.Script(fakeai.Reply{Content: "one two three four"})
 	if got := env.ask("603", "cut"); got[0] != "one two" {

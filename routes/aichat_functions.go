@@ -119,7 +119,7 @@ func (b *bookingAPI) aiCreateBooking(app core.App, c aichat.FunctionCall) (any, 
 		notes: aichat.Arg(c.Args, "note"), source: "ai_chat", actor: c.Actor, contactDefaults: map[string]any{"name": name}}
 	var rec *core.Record
 	var token string
-	err = app.RunInTransaction(func(tx core.App) error {
+	err = platform.WriteTx(app, func(tx core.App) error {
 		var err error
 		rec, token, err = b.book(tx, c.Workspace, nb, time.Now())
 		return err

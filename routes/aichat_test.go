@@ -519,3 +519,47 @@ func TestAIHeldReplyLostWithItsProcessIsResumed(t *testing.T) {
 		t.Fatalf("replies %d, sent %d", n, len(mc.SentContent()))
 	}
 }
+
+// TestAIToolChangesApplyToTheNextMessage: tools and their model clients are kept between requests, and a
+// change to the tool (config, key, enabled) or to the workspace's key applies from the next message on.
+func TestAIToolChangesApplyToTheNextMessage(t *testing.T) {
+	env := newAIEnv(t, nil)
+	env.ask("530", "first")
+	last := func() fakeai.Request { r := chatRequests(env.fake); return r[len(r)-1] }
+	if a := last().Authorization; a != "" {
+		t.Fatalf("auth %q", a)
+	}
+	setWorkspaceSecret(t, env, "openai_api_key", "sk-workspace")
+	env.ask("530", "second")
+	if a := last().Authorization; a != "Bearer sk-workspace" {
+		t.Fatalf("workspace key not used: %q", a)
+	}
+	if res := env.do("POST", "/api/v1/tools/"+env.tool.Id+"/secret", `{"api_key":"sk-tool"}`, env.w.Admin.Headers); res.Status != 200 {
+		t.Fatalf("secret: %d %s", res.Status, res.Body)
+	}
+	env.ask("530", "third")
+	if a := last().Authorization; a != "Bearer sk-tool" {
+		t.Fatalf("tool key not used: %q", a)
+	}
+	tool, _ := env.app.FindRecordById(collections.Tools, env.tool.Id)
+	cfg := map[string]any{}
+	_ = tool.UnmarshalJSONField("config", &cfg)
+	cfg["system_prompt"] = "You are the new assistant."
+	tool.Set("config", cfg)
+	if err := env.app.Save(tool); err != nil {
+		t.Fatal(err)
+	}
+	env.ask("530", "fourth")
+	if sys := string(last().Messages[0].Content); !strings.HasPrefix(sys, `"You are the new assistant.`) {
+		t.Fatalf("system prompt %q", sys)
+	}
+	tool, _ = env.app.FindRecordById(collections.Tools, env.tool.Id)
+	tool.Set("enabled", false)
+	if err := env.app.Save(tool); err != nil {
+		t.Fatal(err)
+	}
+	res := env.do("POST", "/api/v1/ai/"+env.tool.Id+"/messages", `{"subscriber_id":"530","text":"fifth"}`, testutil.Bearer(env.w.ManychatKey))
+	if res.Status != 404 {
+		t.Fatalf("disabled tool answered: %d %s", res.Status, res.Body)
+	}
+}
