@@ -2,6 +2,7 @@ package platform
 
 import (
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/pocketbase/pocketbase/core"
@@ -23,7 +24,8 @@ const (
 )
 
 // StartWALCheckpointer starts checkpointing app's main database every interval (passive: it never waits for
-// readers or blocks the writer) until the returned stop is called.
+// readers or blocks the writer) until the returned stop is called; stop may be called more than once (an app
+// can be terminated twice).
 func StartWALCheckpointer(app core.App, every time.Duration) (stop func()) {
 	quit, done := make(chan struct{}), make(chan struct{})
 	go func() {
@@ -42,7 +44,8 @@ func StartWALCheckpointer(app core.App, every time.Duration) (stop func()) {
 			CheckpointWAL(app)
 		}
 	}()
-	return func() { close(quit); <-done }
+	var once sync.Once
+	return func() { once.Do(func() { close(quit); <-done }) }
 }
 
 // CheckpointWAL raises the writer connection's inline checkpoint bound (the pool may have reopened its one
