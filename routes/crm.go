@@ -274,22 +274,18 @@ func manychatMessage(e *core.RequestEvent) error {
 	}
 	p := platform.PrincipalOf(e)
 	actor := platform.ActorFromRequest(e)
-	var matched string
-	err = createGrouped(e, raw, func(tx core.App) (int, any, error) {
-		matched = ""
+	return createGrouped(e, raw, func(tx core.App) (int, any, error) {
 		res, err := crm.HandleMessage(tx, p.Workspace, req.SubscriberID, req.Text, actor)
 		if err != nil {
 			return 0, nil, err
 		}
+		// Set before the answer is written (createGrouped writes it); a second run of this function resets it.
+		e.Response.Header().Del("X-Playgram-Rule")
 		if res.Rule != nil {
-			matched = res.Rule.ID
+			e.Response.Header().Set("X-Playgram-Rule", res.Rule.ID)
 		}
 		return 200, res.Reply, nil
 	})
-	if matched != "" {
-		e.Response.Header().Set("X-Playgram-Rule", matched)
-	}
-	return err
 }
 
 func queueActions(e *core.RequestEvent) error {

@@ -52,5 +52,6 @@ func Do(h http.Handler, method, url, body string, headers map[string]string) Res
 	}
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
-	return Response{Status: rec.Code, Header: rec.Header(), Body: rec.Body.String()}
+	// Result's header is the one the client received: a header set after the body was written is not in it.
+	return Response{Status: rec.Code, Header: rec.Result().Header, Body: rec.Body.String()}
 }
