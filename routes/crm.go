@@ -159,13 +159,13 @@ func startSync(e *core.RequestEvent) error {
 }
 
 // createGrouped is createOnce for the hot Manychat routes: without an Idempotency-Key the write shares a
-// transaction with concurrent ones (crm.Write, group commit); with a key it is createOnce. create may run twice
-// (see crm.Write), so it must not keep state between runs.
+// transaction with concurrent ones (platform.WriteGrouped, group commit); with a key it is createOnce. create may run twice
+// (see platform.WriteGrouped), so it must not keep state between runs.
 func createGrouped(e *core.RequestEvent, raw []byte, create func(tx core.App) (int, any, error)) error {
 	if e.Request.Header.Get("Idempotency-Key") != "" {
 		return createOnce(e, raw, create)
 	}
-	return createIn(e, crm.Write, create)
+	return createIn(e, platform.WriteGrouped, create)
 }
 
 // manychatError turns a parse error of an External Request body into a 400 naming the field.

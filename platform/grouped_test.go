@@ -1,4 +1,4 @@
-package crm_test
+package platform_test
 
 import (
 	"errors"
@@ -6,8 +6,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/playgram/playgram/crm"
 	"github.com/playgram/playgram/internal/testutil"
+	"github.com/playgram/playgram/platform"
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 )
@@ -31,7 +31,7 @@ func TestWriteGroupsWithoutMixingResults(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			defer func() { panics[i] = recover() }()
-			errs[i] = crm.Write(app, func(tx core.App) error {
+			errs[i] = platform.WriteGrouped(app, func(tx core.App) error {
 				mu.Lock()
 				runs[i]++
 				mu.Unlock()
@@ -83,7 +83,7 @@ func TestWriteInsideATransactionJoinsIt(t *testing.T) {
 		if _, err := tx.NonconcurrentDB().NewQuery("CREATE TABLE write_join (n INTEGER)").Execute(); err != nil {
 			return err
 		}
-		return crm.Write(tx, func(inner core.App) error {
+		return platform.WriteGrouped(tx, func(inner core.App) error {
 			_, err := inner.NonconcurrentDB().NewQuery("INSERT INTO write_join (n) VALUES (1)").Execute()
 			return err
 		})

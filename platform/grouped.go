@@ -1,29 +1,29 @@
-package crm
+package platform
 
 import (
 	"fmt"
 	"sync"
 
-	"github.com/playgram/playgram/platform"
 	"github.com/pocketbase/pocketbase/core"
 )
 
-const storeWrites = "playgram.crm.writes"
+const storeWrites = "playgram.groupedWrites"
 
 // maxGroup bounds how many writes share one transaction, and so how long the writer is held at once.
 const maxGroup = 64
 
-// Write runs fn in a write transaction, like app.RunInTransaction, but shares the transaction with the other
-// Write calls that queued while the previous one held the writer (group commit). PocketBase has one writer
-// connection, so concurrent Manychat pushes would otherwise each pay a transaction and a commit (the WAL
-// write of every page they touched) in turn; a group pays one. The rows of each fn still commit or roll back
+// WriteGrouped runs fn in a write transaction, like WriteTx, but shares the transaction with the other
+// WriteGrouped calls that queued while the previous one held the writer (group commit). PocketBase has one
+// writer connection, so bursts (Manychat pushes, scans at the door) would otherwise each pay a transaction and
+// a commit (the WAL write of every page they touched) in turn; a group pays one. It suits writes that rarely
+// fail: a refusal that is an error (a taken slot) would send its whole group back to run alone. The rows of each fn still commit or roll back
 // with the rows of its group, and no fn sees a half-done write of another (they run one after the other).
 //
 // A group that fails (any fn returns an error, or the commit fails) is rolled back and every fn of it is run
 // again in a transaction of its own, in its caller's goroutine, so an error or a panic reaches its request
 // exactly as with app.RunInTransaction. fn may therefore run twice; it must keep its effects in tx (as every
 // transaction function must) and reset what it returns on each run.
-func Write(app core.App, fn func(tx core.App) error) error {
+func WriteGrouped(app core.App, fn func(tx core.App) error) error {
 	if app.IsTransactional() {
 		return app.RunInTransaction(fn) // already inside a transaction: join it, as RunInTransaction does
 	}
@@ -38,7 +38,7 @@ func Write(app core.App, fn func(tx core.App) error) error {
 	g.mu.Unlock()
 	<-w.done
 	if w.alone {
-		return platform.WriteTx(app, fn)
+		return WriteTx(app, fn)
 	}
 	return w.err
 }
@@ -56,7 +56,7 @@ type pendingWrite struct {
 	done  chan struct{}
 }
 
-// loop runs the queued writes in groups until the queue is empty; Write starts it again when needed.
+// loop runs the queued writes in groups until the queue is empty; WriteGrouped starts it again when needed.
 func (g *writeGroup) loop(app core.App) {
 	for {
 		g.mu.Lock()
@@ -90,7 +90,7 @@ func runGroup(app core.App, batch []*pendingWrite) {
 		return
 	}
 	committed := false
-	err := platform.WriteTx(app, func(tx core.App) error {
+	err := WriteTx(app, func(tx core.App) error {
 		// Registered first, so it runs first after the commit or rollback and sees the transaction's own result.
 		tx.TxInfo().OnComplete(func(txErr error) error { committed = txErr == nil; return nil })
 		for _, w := range batch {
@@ -108,7 +108,7 @@ func runGroup(app core.App, batch []*pendingWrite) {
 	}
 	if err != nil {
 		// Committed, but an after-commit hook failed: the data of every write is stored; log like a hook error.
-		app.Logger().Error("crm: an after-commit hook of a grouped write failed", "error", err)
+		app.Logger().Error("an after-commit hook of a grouped write failed", "error", err)
 	}
 }
 
@@ -125,7 +125,7 @@ func call(app core.App, fn func(tx core.App) error) (err error) {
 			err = panicked{r}
 		}
 	}()
-	return platform.WriteTx(app, fn)
+	return WriteTx(app, fn)
 }
 
 // callIn runs fn inside the group's transaction, turning a panic into an error.
