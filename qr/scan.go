@@ -53,6 +53,7 @@ type ScanResult struct {
 // Scan validates a code and, when asked, uses it up by one, in one transaction: the read, the conditional use
 // count and the scan row are serialised by PocketBase's single writer, so concurrent scans of a single-use code
 // give exactly one valid answer. Every scan, valid or not, is stored with its device, location and fraud flags.
+// Scans that arrive together share a transaction (platform.WriteGrouped): a burst at the door pays one commit.
 func Scan(app core.App, in ScanInput) (ScanResult, error) {
 	now := in.Now
 	if now.IsZero() {
@@ -60,7 +61,7 @@ func Scan(app core.App, in ScanInput) (ScanResult, error) {
 	}
 	code := qrcode.NormalizeCode(in.Code)
 	var res ScanResult
-	err := platform.WriteTx(app, func(tx core.App) error {
+	err := platform.WriteGrouped(app, func(tx core.App) error {
 		res = ScanResult{Code: code, Flags: []string{}}
 		row, err := loadScanTarget(tx, in.Workspace, code)
 		if err != nil {
