@@ -1,6 +1,7 @@
 package analytics
 
 import (
+	"database/sql"
 	"fmt"
 	"strings"
 
@@ -58,4 +59,63 @@ func workspaceTypes(app core.App, workspace string) ([]string, error) {
 		return nil
 	})
 	return out, err
+}
+
+// rowsPerStatement is how many rows one multi-row statement of execRows writes at most.
+const rowsPerStatement = 100
+
+// execRows runs head + "row, row, ..." + tail for rows, up to rowsPerStatement rows per statement, with
+// statements prepared once per size on the connection of app (the transaction's own when app is one). row is
+// the placeholder tuple of one row, such as "(?, ?, ?)"; every row of rows binds its values in order.
+func execRows(app core.App, head, row, tail string, rows [][]any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	ex, err := executor(app)
+	if err != nil {
+		return err
+	}
+	per := rowsPerStatement
+	if n := len(rows[0]); n*per > 30_000 { // SQLite's bound on parameters per statement is 32,766
+		per = max(1, 30_000/n)
+	}
+	stmts := map[int]*sql.Stmt{}
+	defer func() {
+		for _, st := range stmts {
+			st.Close()
+		}
+	}()
+	args := make([]any, 0, per*len(rows[0]))
+	for start := 0; start < len(rows); start += per {
+		chunk := rows[start:min(start+per, len(rows))]
+		st := stmts[len(chunk)]
+		if st == nil {
+			values := strings.TrimSuffix(strings.Repeat(row+", ", len(chunk)), ", ")
+			if st, err = ex.Prepare(head + values + tail); err != nil {
+				return err
+			}
+			stmts[len(chunk)] = st
+		}
+		args = args[:0]
+		for _, r := range chunk {
+			args = append(args, r...)
+		}
+		if _, err := st.Exec(args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// executor is the database/sql executor of app's write connection: its transaction's when app runs one.
+func executor(app core.App) (dbx.Executor, error) {
+	switch db := app.NonconcurrentDB().(type) {
+	case *dbx.Tx:
+		if b, ok := db.Builder.(interface{ Executor() dbx.Executor }); ok {
+			return b.Executor(), nil
+		}
+	case *dbx.DB:
+		return db.DB(), nil
+	}
+	return nil, fmt.Errorf("no SQL executor for %T", app.NonconcurrentDB())
 }
