@@ -134,6 +134,10 @@ func Funnel(app core.App, workspace string, q FunnelQuery) (*FunnelResult, error
 	if !app.IsTransactional() {
 		workers = min(runtime.GOMAXPROCS(0), 4)
 	}
+	// Events at the same time are ordered as they happened (by rowid). A sequential funnel without breakdown
+	// gives the same answer in any order of such ties (a next step must be strictly later, and tied entries
+	// walk alike), so it does not read rowids.
+	order := q.Order != ia.Sequential || q.Breakdown != ""
 	var tasks []funnelTask
 	for n, t := range loadTypes { // loadTypes[0] is step 1's
 		hi := to + win
@@ -143,7 +147,7 @@ func Funnel(app core.App, workspace string, q FunnelQuery) (*FunnelResult, error
 		// [from, hi] in workers slices of time, so each worker reads a share of every type.
 		span := (hi - from + 1 + int64(workers) - 1) / int64(workers)
 		for lo := from; lo <= hi; lo += span {
-			tasks = append(tasks, funnelTask{typ: t, lo: lo, hi: min(lo+span, hi+1), fields: fieldsOf[t], first: n == 0})
+			tasks = append(tasks, funnelTask{typ: t, lo: lo, hi: min(lo+span, hi+1), fields: fieldsOf[t], first: n == 0, order: order})
 		}
 	}
 	parts := make([]*funnelPart, workers)
@@ -244,6 +248,7 @@ type funnelTask struct {
 	lo, hi int64
 	fields []string
 	first  bool
+	order  bool // read rowids to order events at the same time
 }
 
 // funnelPart is what one worker read: per contact (in the order first seen), its events and whether it had a
@@ -261,11 +266,15 @@ func (p *funnelPart) load(app core.App, workspace string, t funnelTask, mask fun
 	var rowid, ts int64
 	var contact sql.RawBytes
 	vals := make([]any, len(t.fields))
-	dest := []any{&rowid, &contact, &ts}
+	dest, cols := []any{&contact, &ts}, "contact, ts"
+	if t.order {
+		dest, cols = append(dest, &rowid), cols+", rowid"
+	}
 	for i := range vals {
 		dest = append(dest, &vals[i])
 	}
-	return each(app, "SELECT rowid, contact, ts"+dataCols(t.fields)+" FROM events WHERE workspace = {:ws} AND type = {:t} AND ts >= {:lo} AND ts < {:hi} AND contact != ''",
+	fixed, _ := mask(t.typ, nil, nil) // the steps of every event of the type when no data field matters
+	return each(app, "SELECT "+cols+dataCols(t.fields)+" FROM events WHERE workspace = {:ws} AND type = {:t} AND ts >= {:lo} AND ts < {:hi} AND contact != ''",
 		dbx.Params{"ws": workspace, "t": t.typ, "lo": t.lo, "hi": t.hi}, dest, func() error {
 			i, ok := p.ids[string(contact)]
 			if !ok {
@@ -279,7 +288,10 @@ func (p *funnelPart) load(app core.App, workspace string, t funnelTask, mask fun
 			if t.first {
 				p.starts[i] = true
 			}
-			m, bd := mask(t.typ, t.fields, vals)
+			m, bd := fixed, ""
+			if len(t.fields) > 0 {
+				m, bd = mask(t.typ, t.fields, vals)
+			}
 			p.evs[i] = append(p.evs[i], fev{rowid, ia.FunnelEvent{TS: ts, Steps: m, Breakdown: bd}})
 			return nil
 		})
