@@ -2,7 +2,7 @@ package analytics
 
 import (
 	"cmp"
-	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"runtime"
 	"slices"
@@ -260,28 +260,28 @@ type funnelPart struct {
 	evs      [][]fev
 }
 
-// load reads one task's rows into p. Contacts are scanned as raw bytes and looked up without allocating; a
-// contact's string is made once per part.
+// load reads one task's rows into p, below database/sql's row layer outside transactions (see eachValue); a
+// contact's string is kept once per part.
 func (p *funnelPart) load(app core.App, workspace string, t funnelTask, mask func(string, []string, []any) (uint32, string)) error {
-	var rowid, ts int64
-	var contact sql.RawBytes
-	vals := make([]any, len(t.fields))
-	dest, cols := []any{&contact, &ts}, "contact, ts"
+	cols, first := "contact, ts", 2 // first: the column of the first data field
 	if t.order {
-		dest, cols = append(dest, &rowid), cols+", rowid"
+		cols, first = cols+", rowid", 3
 	}
-	for i := range vals {
-		dest = append(dest, &vals[i])
-	}
+	vals := make([]any, len(t.fields))
 	fixed, _ := mask(t.typ, nil, nil) // the steps of every event of the type when no data field matters
-	return each(app, "SELECT "+cols+dataCols(t.fields)+" FROM events WHERE workspace = {:ws} AND type = {:t} AND ts >= {:lo} AND ts < {:hi} AND contact != ''",
-		dbx.Params{"ws": workspace, "t": t.typ, "lo": t.lo, "hi": t.hi}, dest, func() error {
-			i, ok := p.ids[string(contact)]
+	return eachValue(app, "SELECT "+cols+dataCols(t.fields)+" FROM events WHERE workspace = ? AND type = ? AND ts >= ? AND ts < ? AND contact != ''",
+		[]any{workspace, t.typ, t.lo, t.hi}, func(row []driver.Value) error {
+			contact, _ := row[0].(string)
+			ts, _ := row[1].(int64)
+			var rowid int64
+			if t.order {
+				rowid, _ = row[2].(int64)
+			}
+			i, ok := p.ids[contact]
 			if !ok {
 				i = int32(len(p.contacts))
-				c := string(contact)
-				p.ids[c] = i
-				p.contacts = append(p.contacts, c)
+				p.ids[contact] = i
+				p.contacts = append(p.contacts, contact)
 				p.starts = append(p.starts, false)
 				p.evs = append(p.evs, nil)
 			}
@@ -290,6 +290,9 @@ func (p *funnelPart) load(app core.App, workspace string, t funnelTask, mask fun
 			}
 			m, bd := fixed, ""
 			if len(t.fields) > 0 {
+				for k := range vals {
+					vals[k] = row[first+k]
+				}
 				m, bd = mask(t.typ, t.fields, vals)
 			}
 			p.evs[i] = append(p.evs[i], fev{rowid, ia.FunnelEvent{TS: ts, Steps: m, Breakdown: bd}})

@@ -1,8 +1,11 @@
 package analytics
 
 import (
+	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/pocketbase/dbx"
@@ -118,4 +121,82 @@ func executor(app core.App) (dbx.Executor, error) {
 		return db.DB(), nil
 	}
 	return nil, fmt.Errorf("no SQL executor for %T", app.NonconcurrentDB())
+}
+
+// eachValue runs a read query with positional arguments and calls fn with every row's driver values (TEXT as
+// string, INTEGER as int64, REAL as float64, NULL as nil; the slice is reused for the next row). Outside a
+// transaction it reads on a pooled connection below database/sql's row layer, which saves its locking and
+// per-column conversions on large scans; inside one it reads through the transaction.
+func eachValue(app core.App, query string, args []any, fn func([]driver.Value) error) error {
+	db, ok := app.ConcurrentDB().(*dbx.DB)
+	if !ok || app.IsTransactional() {
+		ex, err := executor(app)
+		if err != nil {
+			return err
+		}
+		rows, err := ex.Query(query, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		cols, err := rows.Columns()
+		if err != nil {
+			return err
+		}
+		row := make([]driver.Value, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range ptrs {
+			ptrs[i] = &row[i]
+		}
+		for rows.Next() {
+			if err := rows.Scan(ptrs...); err != nil {
+				return err
+			}
+			if err := fn(row); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	}
+	ctx := context.Background()
+	conn, err := db.DB().Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		pc, ok := dc.(driver.ConnPrepareContext)
+		if !ok {
+			return fmt.Errorf("driver connection %T cannot prepare", dc)
+		}
+		st, err := pc.PrepareContext(ctx, query)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		sq, ok := st.(driver.StmtQueryContext)
+		if !ok {
+			return fmt.Errorf("driver statement %T cannot query", st)
+		}
+		named := make([]driver.NamedValue, len(args))
+		for i, a := range args {
+			named[i] = driver.NamedValue{Ordinal: i + 1, Value: a}
+		}
+		rows, err := sq.QueryContext(ctx, named)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		row := make([]driver.Value, len(rows.Columns()))
+		for {
+			if err := rows.Next(row); err == io.EOF {
+				return nil
+			} else if err != nil {
+				return err
+			}
+			if err := fn(row); err != nil {
+				return err
+			}
+		}
+	})
 }
