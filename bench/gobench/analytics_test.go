@@ -54,6 +54,8 @@ func BenchmarkAnalytics(b *testing.B) {
 	metric("metric/revenue_365_days", kpi("revenue"), year)
 	metric("metric/purchase_p90_instagram_365_days", analytics.MetricDef{Types: []string{analytics.PurchaseType}, Agg: ia.AggP90, Field: "value",
 		Filters: []analytics.Filter{{Field: "channel", Op: "eq", Value: "instagram"}}}, year)
+	metric("metric/booking_amount_instagram_365_days", analytics.MetricDef{Types: []string{"booking.created"}, Agg: ia.AggSum, Field: "amount",
+		Filters: []analytics.Filter{{Field: "source", Op: "eq", Value: "instagram"}}}, year)
 	metric("metric/unique_scanners_hourly_7_days", analytics.MetricDef{Types: []string{"qr.scanned"}, Agg: ia.AggUnique}, hours)
 	funnel := func(name string, order ia.Order, days int) {
 		b.Run(name, func(b *testing.B) {
