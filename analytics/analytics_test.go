@@ -169,6 +169,17 @@ func TestFunnelLoaderMatchesNaiveWalk(t *testing.T) {
 				t.Fatalf("%s step %d: loader %+v, naive %+v", order, k+1, got.Steps[k].StepResult, want[k])
 			}
 		}
+		// Inside a transaction the loader reads through it on one worker: same answer.
+		err = app.RunInTransaction(func(tx core.App) error {
+			inTx, err := analytics.Funnel(tx, w.Acme, q)
+			if err == nil && !reflect.DeepEqual(inTx, got) {
+				t.Errorf("%s: in a transaction %+v, outside %+v", order, inTx.Steps, got.Steps)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
 		if got.Steps[0].Count == 0 || (order == ia.Sequential && got.Steps[2].Count == 0) {
 			t.Fatalf("%s: the generated data should reach past step 1: %+v", order, got.Steps)
 		}

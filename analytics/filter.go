@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/pocketbase/dbx"
 )
 
 // Filter is a condition on one field of an event's data: {"field":"channel","op":"eq","value":"instagram"}.
@@ -129,3 +131,58 @@ func text(v any) string {
 
 // jsonPath is the json_extract path of a field.
 func jsonPath(field string) string { return "$." + field }
+
+// sqlCond is a condition SQLite can test on the index's data column that keeps exactly the events Match keeps,
+// so rows that fail never reach Go; "" when the filter has no such form (numeric and boolean comparisons, whose
+// coercions Match does in Go). Match still runs on the rows that pass.
+func (f Filter) sqlCond(params dbx.Params, name string) string {
+	col := "json_extract(data, '" + jsonPath(f.Field) + "')"
+	switch f.Op {
+	case "exists":
+		return col + " IS NOT NULL"
+	case "eq":
+		if s, ok := plainText(f.Value); ok {
+			params[name] = s
+			return col + " = {:" + name + "}"
+		}
+	case "in":
+		list, _ := f.Value.([]any)
+		vals := make([]string, 0, len(list))
+		for _, x := range list {
+			s, ok := plainText(x)
+			if !ok {
+				return ""
+			}
+			vals = append(vals, s)
+		}
+		if len(vals) == 0 {
+			return "0"
+		}
+		return col + " IN (" + inList(name+"_", vals, params) + ")"
+	}
+	return ""
+}
+
+// plainText is a filter value that equal compares as text only: a string that is not a number. json_extract
+// gives such a value back as the same TEXT, and no number, boolean, null or JSON array or object text equals it.
+func plainText(v any) (string, bool) {
+	s, ok := v.(string)
+	if !ok {
+		return "", false
+	}
+	if _, isNum := number(s); isNum {
+		return "", false
+	}
+	return s, true
+}
+
+// sqlConds joins the pushable conditions of filters as " AND ..." ("" when none is).
+func sqlConds(filters []Filter, params dbx.Params, prefix string) string {
+	var b strings.Builder
+	for i, f := range filters {
+		if c := f.sqlCond(params, fmt.Sprintf("%s%d", prefix, i)); c != "" {
+			b.WriteString(" AND " + c)
+		}
+	}
+	return b.String()
+}

@@ -28,7 +28,7 @@ var (
 // contacts arrive over the period (contact.created), then act in bursts — Manychat messages and flows, QR
 // scans, bookings, verifications, AI replies, webhook deliveries and purchases with value, campaign and channel.
 // About one contact per 20 events. It runs ANALYZE at the end and returns the number of events written.
-func Generate(app core.App, workspace string, o GenerateOptions) (int, error) {
+func Generate(app core.App, workspace string, o GenerateOptions) (n int, err error) {
 	if o.End.IsZero() {
 		o.End = time.Now()
 	}
@@ -41,19 +41,34 @@ func Generate(app core.App, workspace string, o GenerateOptions) (int, error) {
 	stamp := o.End.UTC().Format("2006-01-02 15:04:05.000Z")
 	written, contact := 0, 0
 	run := security.RandomStringWithAlphabet(4, core.DefaultIdAlphabet) // ids and contacts of this run
+	// A big load writes the rows without the events' secondary indexes and builds them afterwards (one sort
+	// per index instead of a random B-tree insert per row and index).
+	if o.Events >= bulkIndexes {
+		restore, err := dropIndexes(app, "events")
+		if err != nil {
+			return 0, err
+		}
+		defer func() {
+			if e := restore(); e != nil && err == nil {
+				err = e
+			}
+		}()
+	}
+	rows := make([][]any, 0, 1024)
 	for written < o.Events {
-		err := app.RunInTransaction(func(tx core.App) error {
-			q := tx.DB().NewQuery(`INSERT INTO events (id, workspace, type, subject_collection, subject_id, contact, actor, data, ts, created, updated)
-				VALUES ({:id}, {:ws}, {:type}, '', '', {:contact}, 'system', {:data}, {:ts}, {:now}, {:now})`).Prepare()
-			defer q.Close()
-			p := dbx.Params{"ws": workspace, "now": stamp}
+		err = app.RunInTransaction(func(tx core.App) error {
+			rows = rows[:0]
 			put := func(typ, c, data string, ts int64) error {
 				written++
-				p["id"], p["type"], p["contact"], p["data"], p["ts"] = fmt.Sprintf("g%s%010d", run, written), typ, c, data, ts
-				_, err := q.Bind(p).Execute()
-				return err
+				rows = append(rows, []any{fmt.Sprintf("g%s%010d", run, written), workspace, typ, c, "system", data, ts, stamp, stamp})
+				if len(rows) == cap(rows) {
+					err := insertEvents(tx, rows)
+					rows = rows[:0]
+					return err
+				}
+				return nil
 			}
-			for chunk := 0; chunk < 50_000 && written < o.Events; {
+			for chunk := 0; chunk < 200_000 && written < o.Events; {
 				contact++
 				c := fmt.Sprintf("c%s%010d", run, contact)
 				ts := start + rng.Int64N(end-start)
@@ -80,14 +95,46 @@ func Generate(app core.App, workspace string, o GenerateOptions) (int, error) {
 					chunk++
 				}
 			}
-			return nil
+			return insertEvents(tx, rows)
 		})
 		if err != nil {
 			return written, err
 		}
 	}
-	Analyze(app)
+	if o.Events < bulkIndexes {
+		Analyze(app)
+	}
 	return written, nil
+}
+
+// bulkIndexes is the load size from which Generate builds the events' indexes after the rows.
+const bulkIndexes = 200_000
+
+// dropIndexes drops table's secondary indexes and returns the function that recreates them (with their
+// original SQL) and runs ANALYZE.
+func dropIndexes(app core.App, table string) (func() error, error) {
+	var defs []struct {
+		Name string `db:"name"`
+		SQL  string `db:"sql"`
+	}
+	if err := app.DB().NewQuery("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = {:t} AND sql IS NOT NULL").
+		Bind(dbx.Params{"t": table}).All(&defs); err != nil {
+		return nil, err
+	}
+	for _, d := range defs {
+		if _, err := app.NonconcurrentDB().NewQuery("DROP INDEX IF EXISTS `" + d.Name + "`").Execute(); err != nil {
+			return nil, err
+		}
+	}
+	return func() error {
+		for _, d := range defs {
+			if _, err := app.NonconcurrentDB().NewQuery(d.SQL).Execute(); err != nil {
+				return err
+			}
+		}
+		Analyze(app)
+		return nil
+	}, nil
 }
 
 func genEvent(rng *rand.Rand, campaign, channel string) (string, string) {

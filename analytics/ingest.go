@@ -1,13 +1,13 @@
 package analytics
 
 import (
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
 	"time"
 
+	"github.com/playgram/playgram/collections"
 	"github.com/playgram/playgram/platform"
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
@@ -122,7 +122,10 @@ func Ingest(tx core.App, workspace, actor string, batch []Incoming, now time.Tim
 		}
 		ok = append(ok, c)
 	}
-	contacts := map[platform.ContactRef]string{}
+	contacts, err := knownSubscribers(tx, workspace, ok)
+	if err != nil {
+		return nil, nil, err
+	}
 	var good []checked
 	ids := []string{}
 	for _, c := range ok {
@@ -173,64 +176,43 @@ func sortRejections(r []Rejection) []Rejection {
 	return r
 }
 
-// insertRows is how many events one INSERT statement writes.
-const insertRows = 50
+// knownSubscribers resolves the batch's subscriber ids that name existing contacts with one query (the
+// others go through platform.ResolveContact, which creates them).
+func knownSubscribers(tx core.App, workspace string, batch []checked) (map[platform.ContactRef]string, error) {
+	out := map[platform.ContactRef]string{}
+	seen := map[string]bool{}
+	var ids []string
+	for _, c := range batch {
+		if sid := c.ref.SubscriberID; sid != "" && !seen[sid] {
+			seen[sid] = true
+			ids = append(ids, sid)
+		}
+	}
+	for start := 0; start < len(ids); start += 500 {
+		params := dbx.Params{"ws": workspace}
+		in := inList("s", ids[start:min(start+500, len(ids))], params)
+		var sid, id string
+		// The repeated "subscriber_id != ''" lets SQLite use the partial index on (workspace, subscriber_id).
+		err := each(tx, "SELECT subscriber_id, id FROM "+collections.Contacts+" WHERE workspace = {:ws} AND subscriber_id IN ("+in+") AND subscriber_id != ''",
+			params, []any{&sid, &id}, func() error {
+				out[platform.ContactRef{SubscriberID: sid}] = id
+				return nil
+			})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
 
-const insertHead = "INSERT INTO events (id, workspace, type, subject_collection, subject_id, contact, actor, data, ts, created, updated) VALUES "
+// insertHead starts the events INSERT. OR FAIL: a failing row stops the statement without undoing its earlier
+// rows, which spares SQLite a statement journal for every multi-row statement; any error rolls the whole
+// transaction back anyway.
+const insertHead = "INSERT OR FAIL INTO events (id, workspace, type, subject_collection, subject_id, contact, actor, data, ts, created, updated) VALUES "
 
 // insertEvents writes rows (id, workspace, type, contact, actor, data, ts, created, updated) with multi-row
 // INSERTs prepared once on the transaction's own connection: fewer statement runs per event than one INSERT
 // each.
 func insertEvents(tx core.App, rows [][]any) error {
-	ex, ok := executor(tx)
-	if !ok {
-		q := tx.DB().NewQuery(insertHead + "({:id}, {:ws}, {:t}, '', '', {:c}, {:a}, {:d}, {:ts}, {:cr}, {:up})").Prepare()
-		defer q.Close()
-		for _, r := range rows {
-			if _, err := q.Bind(dbx.Params{"id": r[0], "ws": r[1], "t": r[2], "c": r[3], "a": r[4], "d": r[5], "ts": r[6], "cr": r[7], "up": r[8]}).Execute(); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	stmts := map[int]*sql.Stmt{}
-	defer func() {
-		for _, st := range stmts {
-			st.Close()
-		}
-	}()
-	args := make([]any, 0, insertRows*9)
-	for start := 0; start < len(rows); start += insertRows {
-		chunk := rows[start:min(start+insertRows, len(rows))]
-		st := stmts[len(chunk)]
-		if st == nil {
-			var err error
-			values := strings.TrimSuffix(strings.Repeat("(?, ?, ?, '', '', ?, ?, ?, ?, ?, ?), ", len(chunk)), ", ")
-			if st, err = ex.Prepare(insertHead + values); err != nil {
-				return err
-			}
-			stmts[len(chunk)] = st
-		}
-		args = args[:0]
-		for _, r := range chunk {
-			args = append(args, r...)
-		}
-		if _, err := st.Exec(args...); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// executor is the database/sql executor of tx's transaction, when tx is one.
-func executor(tx core.App) (dbx.Executor, bool) {
-	t, ok := tx.NonconcurrentDB().(*dbx.Tx)
-	if !ok {
-		return nil, false
-	}
-	b, ok := t.Builder.(interface{ Executor() dbx.Executor })
-	if !ok {
-		return nil, false
-	}
-	return b.Executor(), true
+	return execRows(tx, insertHead, "(?, ?, ?, '', '', ?, ?, ?, ?, ?, ?)", "", rows)
 }

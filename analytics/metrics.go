@@ -186,8 +186,8 @@ func Series(app core.App, workspace string, d MetricDef, bs []ia.Bucket, loc *ti
 	for _, f := range d.Filters {
 		fields = append(fields, f.Field)
 	}
-	// Only what the aggregation needs is selected, so a value of data.value with no filters is read from the
-	// (workspace, type, ts, data.value) index alone.
+	// Rows come from the covering (workspace, type, ts, contact, data) index; filters SQLite can test exactly
+	// are tested there, so only matching rows reach Go.
 	var ts int64
 	var contact string
 	vals := make([]any, len(fields))
@@ -205,6 +205,7 @@ func Series(app core.App, workspace string, d MetricDef, bs []ia.Bucket, loc *ti
 	if d.Agg.NeedsField() {
 		off = 1
 	}
+	where += sqlConds(d.Filters, params, "f")
 	err := each(app, "SELECT "+cols+dataCols(fields)+" FROM events WHERE "+where, params, dest, func() error {
 		for i, f := range d.Filters {
 			if !f.Match(vals[off+i]) {

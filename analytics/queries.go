@@ -1,9 +1,14 @@
 package analytics
 
 import (
-	"database/sql"
+	"cmp"
+	"database/sql/driver"
+	"errors"
+	"runtime"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	ia "github.com/playgram/playgram/internal/analytics"
@@ -58,15 +63,13 @@ type fev struct {
 }
 
 // Funnel loads the step events of every contact that has a step-1 event (type by type, through the covering
-// (workspace, type, ts, contact) index), sorts each contact's events and walks them; strict funnels also load
-// the other types' events, since any event in between breaks a strict funnel.
+// (workspace, type, ts, contact, data) index), sorts each contact's events and walks them; strict funnels also
+// load the other types' events, since any event in between breaks a strict funnel. Outside a transaction the
+// reads are split by time over one connection per core.
 func Funnel(app core.App, workspace string, q FunnelQuery) (*FunnelResult, error) {
 	from, to := q.From.UnixMilli(), q.To.UnixMilli()
 	win := q.Window.Milliseconds()
 	spec := ia.FunnelSpec{Steps: len(q.Steps), From: from, To: to, Window: win, Order: q.Order}
-	// Contacts are scanned as raw bytes and looked up without allocating; a contact's string is made once.
-	index := map[string]int{}
-	var streams [][]fev
 
 	// The data fields each type needs: its steps' filters, and the breakdown for the step-1 type.
 	fieldsOf := map[string][]string{}
@@ -113,34 +116,10 @@ func Funnel(app core.App, workspace string, q FunnelQuery) (*FunnelResult, error
 		return m, bd
 	}
 
-	// addNew: rows of contacts not seen yet start a stream (step-1 rows); otherwise they cannot matter.
-	load := func(query string, params dbx.Params, fields []string, t string, addNew bool) error {
-		var rowid, ts int64
-		var contact sql.RawBytes
-		vals := make([]any, len(fields))
-		dest := []any{&rowid, &contact, &ts}
-		for i := range vals {
-			dest = append(dest, &vals[i])
-		}
-		return each(app, query, params, dest, func() error {
-			i, ok := index[string(contact)]
-			if !ok && !addNew {
-				return nil
-			}
-			m, bd := mask(t, fields, vals)
-			if !ok {
-				i = len(streams)
-				index[string(contact)] = i
-				streams = append(streams, nil)
-			}
-			streams[i] = append(streams[i], fev{rowid, ia.FunnelEvent{TS: ts, Steps: m, Breakdown: bd}})
-			return nil
-		})
-	}
 	loadTypes := types
 	if q.Order == ia.Strict {
 		// Any event in between breaks a strict funnel, so every other type is read too (through the covering
-		// index, only for contacts with a step-1 event); those events match no step.
+		// index); those events match no step.
 		others, err := workspaceTypes(app, workspace)
 		if err != nil {
 			return nil, err
@@ -151,15 +130,71 @@ func Funnel(app core.App, workspace string, q FunnelQuery) (*FunnelResult, error
 			}
 		}
 	}
+	workers := 1
+	if !app.IsTransactional() {
+		workers = min(runtime.GOMAXPROCS(0), 4)
+	}
+	// Events at the same time are ordered as they happened (by rowid). A sequential funnel without breakdown
+	// gives the same answer in any order of such ties (a next step must be strictly later, and tied entries
+	// walk alike), so it does not read rowids.
+	order := q.Order != ia.Sequential || q.Breakdown != ""
+	var tasks []funnelTask
 	for n, t := range loadTypes { // loadTypes[0] is step 1's
 		hi := to + win
 		if q.Order != ia.Strict && onlyFirst(q.Steps, t) {
 			hi = to
 		}
-		fields := fieldsOf[t]
-		if err := load("SELECT rowid, contact, ts"+dataCols(fields)+" FROM events WHERE workspace = {:ws} AND type = {:t} AND ts >= {:lo} AND ts <= {:hi} AND contact != ''",
-			dbx.Params{"ws": workspace, "t": t, "lo": from, "hi": hi}, fields, t, n == 0); err != nil {
-			return nil, err
+		// [from, hi] in workers slices of time, so each worker reads a share of every type.
+		span := (hi - from + 1 + int64(workers) - 1) / int64(workers)
+		for lo := from; lo <= hi; lo += span {
+			tasks = append(tasks, funnelTask{typ: t, lo: lo, hi: min(lo+span, hi+1), fields: fieldsOf[t], first: n == 0, order: order})
+		}
+	}
+	parts := make([]*funnelPart, workers)
+	errs := make([]error, workers)
+	next := make(chan funnelTask, len(tasks))
+	for _, t := range tasks {
+		next <- t
+	}
+	close(next)
+	var wg sync.WaitGroup
+	for w := range parts {
+		parts[w] = &funnelPart{ids: map[string]int32{}}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for t := range next {
+				if err := parts[w].load(app, workspace, t, mask); err != nil {
+					errs[w] = err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	// Contacts with a step-1-type event start streams; the other events of those contacts join them.
+	index := map[string]int{}
+	var streams [][]fev
+	for _, p := range parts {
+		for i, c := range p.contacts {
+			if _, ok := index[c]; !ok && p.starts[i] {
+				index[c] = len(streams)
+				streams = append(streams, nil)
+			}
+		}
+	}
+	for _, p := range parts {
+		for i, c := range p.contacts {
+			if g, ok := index[c]; ok {
+				if streams[g] == nil {
+					streams[g] = p.evs[i] // most contacts' events come from one part: no copy
+				} else {
+					streams[g] = append(streams[g], p.evs[i]...)
+				}
+			}
 		}
 	}
 
@@ -167,12 +202,7 @@ func Funnel(app core.App, workspace string, q FunnelQuery) (*FunnelResult, error
 	groups := map[string]*ia.Tally{}
 	evs := []ia.FunnelEvent{}
 	for _, list := range streams {
-		sort.Slice(list, func(i, j int) bool {
-			if list[i].TS != list[j].TS {
-				return list[i].TS < list[j].TS
-			}
-			return list[i].rowid < list[j].rowid
-		})
+		slices.SortFunc(list, func(a, b fev) int { return cmp.Or(cmp.Compare(a.TS, b.TS), cmp.Compare(a.rowid, b.rowid)) })
 		evs = evs[:0]
 		for _, e := range list {
 			evs = append(evs, e.FunnelEvent)
@@ -209,6 +239,65 @@ func Funnel(app core.App, workspace string, q FunnelQuery) (*FunnelResult, error
 		})
 	}
 	return res, nil
+}
+
+// funnelTask is one read of a funnel: the events of one type in [lo, hi) with the data fields its steps need.
+// first marks the step-1 type, whose contacts start streams.
+type funnelTask struct {
+	typ    string
+	lo, hi int64
+	fields []string
+	first  bool
+	order  bool // read rowids to order events at the same time
+}
+
+// funnelPart is what one worker read: per contact (in the order first seen), its events and whether it had a
+// step-1-type event.
+type funnelPart struct {
+	ids      map[string]int32
+	contacts []string
+	starts   []bool
+	evs      [][]fev
+}
+
+// load reads one task's rows into p, below database/sql's row layer outside transactions (see eachValue); a
+// contact's string is kept once per part.
+func (p *funnelPart) load(app core.App, workspace string, t funnelTask, mask func(string, []string, []any) (uint32, string)) error {
+	cols, first := "contact, ts", 2 // first: the column of the first data field
+	if t.order {
+		cols, first = cols+", rowid", 3
+	}
+	vals := make([]any, len(t.fields))
+	fixed, _ := mask(t.typ, nil, nil) // the steps of every event of the type when no data field matters
+	return eachValue(app, "SELECT "+cols+dataCols(t.fields)+" FROM events WHERE workspace = ? AND type = ? AND ts >= ? AND ts < ? AND contact != ''",
+		[]any{workspace, t.typ, t.lo, t.hi}, func(row []driver.Value) error {
+			contact, _ := row[0].(string)
+			ts, _ := row[1].(int64)
+			var rowid int64
+			if t.order {
+				rowid, _ = row[2].(int64)
+			}
+			i, ok := p.ids[contact]
+			if !ok {
+				i = int32(len(p.contacts))
+				p.ids[contact] = i
+				p.contacts = append(p.contacts, contact)
+				p.starts = append(p.starts, false)
+				p.evs = append(p.evs, nil)
+			}
+			if t.first {
+				p.starts[i] = true
+			}
+			m, bd := fixed, ""
+			if len(t.fields) > 0 {
+				for k := range vals {
+					vals[k] = row[first+k]
+				}
+				m, bd = mask(t.typ, t.fields, vals)
+			}
+			p.evs[i] = append(p.evs[i], fev{rowid, ia.FunnelEvent{TS: ts, Steps: m, Breakdown: bd}})
+			return nil
+		})
 }
 
 // chunks splits a set of contacts into sorted lists of at most 500, for IN lists on the (workspace, contact,

@@ -1,8 +1,11 @@
 package analytics
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	ia "github.com/playgram/playgram/internal/analytics"
@@ -175,41 +178,63 @@ func fold(tx core.App, where string, params dbx.Params, locOf func(string) *time
 	if err != nil {
 		return n, err
 	}
-	q := tx.DB().NewQuery(`INSERT INTO analytics_daily (workspace, type, day, contact, n) VALUES ({:ws}, {:t}, {:d}, {:c}, {:n})
-		ON CONFLICT (workspace, type, day, contact) DO UPDATE SET n = n + excluded.n`).Prepare()
-	defer q.Close()
-	for k, c := range agg {
-		if _, err := q.Bind(dbx.Params{"ws": k.ws, "t": k.typ, "d": int64(k.day), "c": k.contact, "n": c}).Execute(); err != nil {
-			return n, err
-		}
+	// Rows are written in key order (sequential B-tree inserts) with multi-row statements.
+	daily := make([]rollupKey, 0, len(agg))
+	for k := range agg {
+		daily = append(daily, k)
 	}
-	pq := tx.DB().NewQuery(`INSERT OR IGNORE INTO analytics_periods (workspace, type, grain, period, contact) VALUES ({:ws}, {:t}, {:g}, {:p}, {:c})`).Prepare()
-	defer pq.Close()
+	slices.SortFunc(daily, func(a, b rollupKey) int {
+		return cmp.Or(strings.Compare(a.ws, b.ws), strings.Compare(a.typ, b.typ), cmp.Compare(a.day, b.day), strings.Compare(a.contact, b.contact))
+	})
+	rows := make([][]any, 0, len(daily))
+	for _, k := range daily {
+		rows = append(rows, []any{k.ws, k.typ, int64(k.day), k.contact, agg[k]})
+	}
+	if err := execRows(tx, "INSERT OR FAIL INTO analytics_daily (workspace, type, day, contact, n) VALUES ", "(?, ?, ?, ?, ?)",
+		" ON CONFLICT (workspace, type, day, contact) DO UPDATE SET n = n + excluded.n", rows); err != nil {
+		return n, err
+	}
 	type periodKey struct {
-		ws, typ, contact string
-		grain            ia.Interval
-		period           int
+		ws, typ string
+		grain   ia.Interval
+		period  int
+		contact string
 	}
 	periods := map[periodKey]bool{}
-	for k := range agg {
+	for _, k := range daily {
 		for _, g := range []ia.Interval{ia.Weekly, ia.Monthly} {
-			pk := periodKey{k.ws, k.typ, k.contact, g, k.day.Period(g)}
-			if periods[pk] {
-				continue
-			}
-			periods[pk] = true
-			if _, err := pq.Bind(dbx.Params{"ws": k.ws, "t": k.typ, "g": string(g), "p": pk.period, "c": k.contact}).Execute(); err != nil {
-				return n, err
-			}
+			periods[periodKey{k.ws, k.typ, g, k.day.Period(g), k.contact}] = true
 		}
 	}
-	sq := tx.DB().NewQuery(`INSERT INTO analytics_slots (workspace, type, slot, n) VALUES ({:ws}, {:t}, {:s}, {:n})
-		ON CONFLICT (workspace, type, slot) DO UPDATE SET n = n + excluded.n`).Prepare()
-	defer sq.Close()
-	for k, c := range slotAgg {
-		if _, err := sq.Bind(dbx.Params{"ws": k.ws, "t": k.typ, "s": k.slot, "n": c}).Execute(); err != nil {
-			return n, err
-		}
+	pkeys := make([]periodKey, 0, len(periods))
+	for k := range periods {
+		pkeys = append(pkeys, k)
+	}
+	slices.SortFunc(pkeys, func(a, b periodKey) int {
+		return cmp.Or(strings.Compare(a.ws, b.ws), strings.Compare(a.typ, b.typ), strings.Compare(string(a.grain), string(b.grain)),
+			cmp.Compare(a.period, b.period), strings.Compare(a.contact, b.contact))
+	})
+	rows = rows[:0]
+	for _, k := range pkeys {
+		rows = append(rows, []any{k.ws, k.typ, string(k.grain), k.period, k.contact})
+	}
+	if err := execRows(tx, "INSERT OR IGNORE INTO analytics_periods (workspace, type, grain, period, contact) VALUES ", "(?, ?, ?, ?, ?)", "", rows); err != nil {
+		return n, err
+	}
+	skeys := make([]slotKey, 0, len(slotAgg))
+	for k := range slotAgg {
+		skeys = append(skeys, k)
+	}
+	slices.SortFunc(skeys, func(a, b slotKey) int {
+		return cmp.Or(strings.Compare(a.ws, b.ws), strings.Compare(a.typ, b.typ), cmp.Compare(a.slot, b.slot))
+	})
+	rows = rows[:0]
+	for _, k := range skeys {
+		rows = append(rows, []any{k.ws, k.typ, k.slot, slotAgg[k]})
+	}
+	if err := execRows(tx, "INSERT OR FAIL INTO analytics_slots (workspace, type, slot, n) VALUES ", "(?, ?, ?, ?)",
+		" ON CONFLICT (workspace, type, slot) DO UPDATE SET n = n + excluded.n", rows); err != nil {
+		return n, err
 	}
 	return n, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -11,42 +12,37 @@ import (
 	"time"
 
 	"github.com/playgram/playgram/analytics"
+	"github.com/playgram/playgram/boot"
 	ia "github.com/playgram/playgram/internal/analytics"
 	"github.com/playgram/playgram/internal/testutil"
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tests"
 )
 
-// BenchmarkAnalytics loads ANALYTICS_EVENTS events (default 1,000,000) into one workspace with the generator,
-// folds them into the rollup, and times each question uncached (the cache would answer repeats in
-// microseconds). Run: ANALYTICS_EVENTS=1000000 go test ./bench/gobench -run '^$' -bench Analytics -benchtime 5x
+// BenchmarkAnalytics loads ANALYTICS_EVENTS events (default 1,000,000; PLAYGRAM_BENCH_10M=1 for 10,000,000)
+// into one workspace with the generator, folds them into the rollup with the job's code, and times each
+// question uncached (the cache would answer repeats in microseconds). With ANALYTICS_DATA_DIR set, the loaded
+// data dir is kept there and reused by later runs of the same size (a 10M load takes minutes).
+// Run: ANALYTICS_EVENTS=1000000 go test ./bench/gobench -run '^$' -bench Analytics -benchtime 5x
 func BenchmarkAnalytics(b *testing.B) {
 	n := 1_000_000
 	if s := os.Getenv("ANALYTICS_EVENTS"); s != "" {
 		n, _ = strconv.Atoi(s)
 	}
-	app := testutil.NewWorldApp(b)
-	defer app.Cleanup()
-	w := testutil.TheWorld(b)
+	if os.Getenv("PLAYGRAM_BENCH_10M") == "1" {
+		n = 10_000_000
+	}
 	end := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	t0 := time.Now()
-	if _, err := analytics.Generate(app, w.Acme, analytics.GenerateOptions{Events: n, Days: 365, End: end, Seed: 1}); err != nil {
-		b.Fatal(err)
-	}
-	gen := time.Since(t0)
-	t0 = time.Now()
-	if _, err := analytics.RunRollup(context.Background(), app); err != nil {
-		b.Fatal(err)
-	}
-	b.Logf("%d events: generated in %v (%.0f/s), rolled up in %v", n, gen.Round(time.Millisecond), float64(n)/gen.Seconds(), time.Since(t0).Round(time.Millisecond))
-	b.Logf("ran ANALYZE; cached answers skipped: every operation below recomputes")
-	loc := analytics.Location(app, w.Acme)
+	app, ws := analyticsData(b, n, end)
+	defer app.Cleanup()
+	loc := analytics.Location(app, ws)
 	year, _ := ia.Buckets(end.AddDate(-1, 0, 0), end, ia.Daily, loc)
 	month, _ := ia.Buckets(end.AddDate(0, 0, -30), end, ia.Daily, loc)
 	quarterWeeks, _ := ia.Buckets(end.AddDate(0, 0, -90), end, ia.Weekly, loc)
 	hours, _ := ia.Buckets(end.AddDate(0, 0, -7), end, ia.Hourly, loc)
 	metric := func(name string, def analytics.MetricDef, bs []ia.Bucket) {
 		b.Run(name, func(b *testing.B) {
-			timed(b, func() error { _, err := analytics.Series(app, w.Acme, def, bs, loc); return err })
+			timed(b, func() error { _, err := analytics.Series(app, ws, def, bs, loc); return err })
 		})
 	}
 	kpi := func(k string) analytics.MetricDef { return analytics.KPIs[k] }
@@ -58,12 +54,14 @@ func BenchmarkAnalytics(b *testing.B) {
 	metric("metric/revenue_365_days", kpi("revenue"), year)
 	metric("metric/purchase_p90_instagram_365_days", analytics.MetricDef{Types: []string{analytics.PurchaseType}, Agg: ia.AggP90, Field: "value",
 		Filters: []analytics.Filter{{Field: "channel", Op: "eq", Value: "instagram"}}}, year)
+	metric("metric/booking_amount_instagram_365_days", analytics.MetricDef{Types: []string{"booking.created"}, Agg: ia.AggSum, Field: "amount",
+		Filters: []analytics.Filter{{Field: "source", Op: "eq", Value: "instagram"}}}, year)
 	metric("metric/unique_scanners_hourly_7_days", analytics.MetricDef{Types: []string{"qr.scanned"}, Agg: ia.AggUnique}, hours)
 	funnel := func(name string, order ia.Order, days int) {
 		b.Run(name, func(b *testing.B) {
 			q := analytics.FunnelQuery{Steps: []analytics.FunnelStep{{Type: "qr.scanned"}, {Type: "booking.created"}, {Type: analytics.PurchaseType}},
 				From: end.AddDate(0, 0, -days), To: end, Window: 7 * 24 * time.Hour, Order: order}
-			timed(b, func() error { _, err := analytics.Funnel(app, w.Acme, q); return err })
+			timed(b, func() error { _, err := analytics.Funnel(app, ws, q); return err })
 		})
 	}
 	funnel("funnel/3_steps_sequential_90_days", ia.Sequential, 90)
@@ -73,17 +71,17 @@ func BenchmarkAnalytics(b *testing.B) {
 	b.Run("retention/12_weekly_cohorts", func(b *testing.B) {
 		from := ia.StartOf(end.AddDate(0, 0, -12*7), ia.Weekly, loc)
 		q := analytics.RetentionQuery{CohortEvent: "contact.created", ReturnEvent: "qr.scanned", Period: ia.Weekly, Periods: 12, From: from, To: end, Mode: ia.On}
-		timed(b, func() error { _, err := analytics.Retention(app, w.Acme, q, loc, end); return err })
+		timed(b, func() error { _, err := analytics.Retention(app, ws, q, loc, end); return err })
 	})
 	b.Run("heatmap/all_365_days", func(b *testing.B) {
 		timed(b, func() error {
-			_, err := analytics.Heatmap(app, w.Acme, nil, end.AddDate(-1, 0, 0), end, loc)
+			_, err := analytics.Heatmap(app, ws, nil, end.AddDate(-1, 0, 0), end, loc)
 			return err
 		})
 	})
 	b.Run("attribution/last_touch_90_days", func(b *testing.B) {
 		q := analytics.AttributionQuery{Model: ia.LastTouch, Window: 30 * 24 * time.Hour, From: end.AddDate(0, 0, -90), To: end}
-		timed(b, func() error { _, err := analytics.Attribution(app, w.Acme, q); return err })
+		timed(b, func() error { _, err := analytics.Attribution(app, ws, q); return err })
 	})
 }
 
@@ -143,4 +141,55 @@ func mustWorkspace(b *testing.B, app core.App, id string) *core.Record {
 		b.Fatal(err)
 	}
 	return ws
+}
+
+// analyticsData returns an app holding n generated events in one workspace, rolled up and analysed, and the
+// workspace's id: built here, or copied from ANALYTICS_DATA_DIR when an earlier run left a load of n there.
+func analyticsData(b *testing.B, n int, end time.Time) (*tests.TestApp, string) {
+	keep := os.Getenv("ANALYTICS_DATA_DIR")
+	marker := filepath.Join(keep, "analytics-bench")
+	if keep != "" {
+		if raw, err := os.ReadFile(marker); err == nil {
+			var size int
+			var ws string
+			if _, err := fmt.Sscan(string(raw), &size, &ws); err == nil && size == n {
+				t0 := time.Now()
+				app, err := tests.NewTestApp(keep)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := boot.Register(app, testutil.Config()); err != nil {
+					b.Fatal(err)
+				}
+				b.Logf("%d events: reused %s (copied in %v)", n, keep, time.Since(t0).Round(time.Millisecond))
+				return app, ws
+			}
+		}
+	}
+	app := testutil.NewWorldApp(b)
+	ws := testutil.TheWorld(b).Acme
+	t0 := time.Now()
+	if _, err := analytics.Generate(app, ws, analytics.GenerateOptions{Events: n, Days: 365, End: end, Seed: 1}); err != nil {
+		b.Fatal(err)
+	}
+	gen := time.Since(t0)
+	t0 = time.Now()
+	if _, err := analytics.RunRollup(context.Background(), app); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("%d events: generated in %v (%.0f/s, indexes and ANALYZE included), rolled up in %v", n, gen.Round(time.Millisecond),
+		float64(n)/gen.Seconds(), time.Since(t0).Round(time.Millisecond))
+	if keep != "" {
+		if _, err := app.NonconcurrentDB().NewQuery("PRAGMA wal_checkpoint(TRUNCATE)").Execute(); err != nil {
+			b.Fatal(err)
+		}
+		_ = os.RemoveAll(keep)
+		if err := os.CopyFS(keep, os.DirFS(app.DataDir())); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(marker, []byte(fmt.Sprintf("%d %s\n", n, ws)), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return app, ws
 }
