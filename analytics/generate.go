@@ -2,6 +2,7 @@ package analytics
 
 import (
 	"fmt"
+	"github.com/playgram/playgram/platform"
 	"math/rand/v2"
 	"time"
 
@@ -56,7 +57,7 @@ func Generate(app core.App, workspace string, o GenerateOptions) (n int, err err
 	}
 	rows := make([][]any, 0, 1024)
 	for written < o.Events {
-		err = app.RunInTransaction(func(tx core.App) error {
+		err = platform.WriteTx(app, func(tx core.App) error {
 			rows = rows[:0]
 			put := func(typ, c, data string, ts int64) error {
 				written++

@@ -3,6 +3,7 @@ package analytics
 import (
 	"cmp"
 	"context"
+	"github.com/playgram/playgram/platform"
 	"slices"
 	"strconv"
 	"strings"
@@ -79,7 +80,7 @@ func RunRollup(ctx context.Context, app core.App) (int, error) {
 		return 0, err
 	}
 	for _, w := range stale {
-		err := app.RunInTransaction(func(tx core.App) error {
+		err := platform.WriteTx(app, func(tx core.App) error {
 			for _, table := range []string{"analytics_daily", "analytics_periods"} {
 				if _, err := tx.DB().NewQuery("DELETE FROM " + table + " WHERE workspace = {:ws}").Bind(dbx.Params{"ws": w}).Execute(); err != nil {
 					return err
@@ -110,7 +111,7 @@ func RunRollup(ctx context.Context, app core.App) (int, error) {
 	}
 	for ctx.Err() == nil {
 		var n int
-		err := app.RunInTransaction(func(tx core.App) error {
+		err := platform.WriteTx(app, func(tx core.App) error {
 			wm := watermark(tx)
 			var last int64
 			if err := tx.DB().NewQuery("SELECT coalesce(max(rowid), 0) FROM (SELECT rowid FROM events WHERE rowid > {:wm} ORDER BY rowid LIMIT {:n})").

@@ -89,7 +89,7 @@ func EnqueueDueReports(app core.App, now time.Time) (int, error) {
 	}
 	n := 0
 	for _, s := range due {
-		err := app.RunInTransaction(func(tx core.App) error {
+		err := platform.WriteTx(app, func(tx core.App) error {
 			run := s.GetDateTime("next_run_at").Time()
 			if _, err := jobs.Enqueue(tx, jobs.New{Kind: KindReportEmail, Workspace: s.GetString("workspace"),
 				Payload: map[string]any{"schedule": s.Id}, UniqueKey: "report:" + s.Id + ":" + run.UTC().Format(time.RFC3339)}); err != nil {
