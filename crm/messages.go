@@ -1,65 +1,37 @@
 package crm
 
 import (
-	"sync"
 	"time"
 
 	"github.com/playgram/playgram/collections"
 	"github.com/playgram/playgram/internal/autoreply"
 	"github.com/playgram/playgram/internal/manychat/dynblock"
+	"github.com/playgram/playgram/internal/wscache"
 	"github.com/playgram/playgram/platform"
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 )
-
-// ruleCache holds each workspace's compiled rules and templates. Hooks invalidate a workspace after a rule or
-// template change commits; a load that raced with a change is not stored (generation check).
-type ruleCache struct {
-	mu  sync.Mutex
-	gen map[string]uint64
-	m   map[string]*ruleEntry
-}
 
 type ruleEntry struct {
 	set       *autoreply.Set
 	templates map[string]string // id and name → body
 }
 
-func cacheOf(app core.App) *ruleCache {
-	return app.Store().GetOrSet(storeRules, func() any {
-		return &ruleCache{gen: map[string]uint64{}, m: map[string]*ruleEntry{}}
-	}).(*ruleCache)
+// rulesCache holds each workspace's compiled rules and templates; hooks invalidate a workspace after a rule or
+// template change commits.
+func rulesCache(app core.App) *wscache.Cache[*ruleEntry] {
+	return app.Store().GetOrSet(storeRules, func() any { return wscache.New[*ruleEntry]() }).(*wscache.Cache[*ruleEntry])
 }
 
 // InvalidateRules drops the workspace's cached rules; the next message reloads them.
 func InvalidateRules(app core.App, ws string) {
-	c := cacheOf(app)
-	c.mu.Lock()
-	c.gen[ws]++
-	delete(c.m, ws)
-	c.mu.Unlock()
+	rulesCache(app).Invalidate(ws)
 }
 
+// rulesFor is called inside the message's (grouped) transaction, which never changes rules, so what it loads
+// is what is committed and is kept.
 func rulesFor(app core.App, ws string) (*ruleEntry, error) {
-	c := cacheOf(app)
-	c.mu.Lock()
-	if e, ok := c.m[ws]; ok {
-		c.mu.Unlock()
-		return e, nil
-	}
-	gen := c.gen[ws]
-	c.mu.Unlock()
-
-	e, err := loadRules(app, ws)
-	if err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	if c.gen[ws] == gen {
-		c.m[ws] = e
-	}
-	c.mu.Unlock()
-	return e, nil
+	return rulesCache(app).Get(ws, true, func() (*ruleEntry, error) { return loadRules(app, ws) })
 }
 
 func loadRules(app core.App, ws string) (*ruleEntry, error) {
