@@ -267,6 +267,20 @@ func readHelpers(app core.App, workspace string) (helperSet, error) {
 	return set, nil
 }
 
+// bookingsSQL reads the bookings of n helpers whose start lies in [from, to), one row per slot with its seats
+// summed, or one row per booking when perSlot is false (a daily limit counts bookings). The grouping follows the
+// idx_bookings_helper_slot index, which holds every column read: no table lookups, no sort.
+func bookingsSQL(n int, perSlot bool) string {
+	cols, group := "id, helper, tool, [[start]], [[end]], MAX(seats, 1)", ""
+	if perSlot {
+		cols = "MIN(id), helper, tool, [[start]], [[end]], SUM(MAX(seats, 1))"
+		group = " GROUP BY helper, [[start]], tool, [[end]]"
+	}
+	return `SELECT ` + cols + ` FROM bookings
+		WHERE helper IN (` + placeholders(n) + `) AND [[start]] >= {:from} AND [[start]] < {:to}
+		AND status NOT IN ('cancelled', 'rejected') AND id != {:ignore}` + group
+}
+
 // bookingCaches hold the parsed tools and helpers of each workspace: every slot search and booking needs them,
 // and they change a few times a day.
 type bookingCaches struct {
@@ -391,15 +405,7 @@ func LoadSchedule(app core.App, q ScheduleQuery) (*Schedule, error) {
 	// Bookings of one slot share its seats: unless a daily limit needs each booking counted, they are read
 	// as one row per slot with the seats summed, so a class of 1000 seats costs one row, not 1000.
 	pad, limit := s.bookingReach(q.WholeDays)
-	cols := "id, helper, tool, [[start]], [[end]], MAX(seats, 1)"
-	group := ""
-	if !limit {
-		cols = "MIN(id), helper, tool, [[start]], [[end]], SUM(MAX(seats, 1))"
-		group = " GROUP BY helper, tool, [[start]], [[end]]"
-	}
-	rows, err := app.DB().NewQuery(`SELECT ` + cols + ` FROM bookings
-		WHERE helper IN (` + placeholders(len(ids)) + `) AND [[start]] >= {:from} AND [[start]] < {:to}
-		AND status NOT IN ('cancelled', 'rejected') AND id != {:ignore}` + group).
+	rows, err := app.DB().NewQuery(bookingsSQL(len(ids), !limit)).
 		Bind(inParams(ids, dbx.Params{"from": dbtime.Format(from.Add(-pad)), "to": dbtime.Format(to.Add(pad)), "ignore": ignore})).Rows()
 	if err != nil {
 		return nil, err

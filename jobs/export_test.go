@@ -1,0 +1,4 @@
+package jobs
+
+// BookingsSQL exposes the schedule's bookings query to the plan test.
+var BookingsSQL = bookingsSQL
