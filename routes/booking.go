@@ -111,6 +111,20 @@ func (b *bookingError) Error() string { return b.msg }
 
 func refuse(status int, msg string) error { return &bookingError{status, msg} }
 
+// afterWrites marks a refusal found after something was written: its transaction must roll back.
+type afterWrites struct{ error }
+
+func (a afterWrites) Unwrap() error { return a.error }
+
+// refusedBeforeWriting reports whether err refuses a booking before anything was written, so the transaction
+// it ran in may still commit other work.
+func refusedBeforeWriting(err error) bool {
+	var taken *slotTaken
+	var refused *bookingError
+	var after afterWrites
+	return (errors.As(err, &taken) || errors.As(err, &refused)) && !errors.As(err, &after)
+}
+
 var reasonText = map[string]string{
 	slots.ReasonMinNotice:    "That time is too soon to book.",
 	slots.ReasonMaxAdvance:   "That time is too far ahead to book.",
@@ -624,7 +638,7 @@ func (b *bookingAPI) book(tx core.App, ws string, nb newBooking, now time.Time) 
 	}
 	if err := tx.Save(rec); err != nil {
 		if isUniqueViolation(err) {
-			return nil, "", &slotTaken{"seat"}
+			return nil, "", afterWrites{&slotTaken{"seat"}} // the contact may have been written
 		}
 		return nil, "", err
 	}
@@ -779,7 +793,7 @@ func (b *bookingAPI) create(e *core.RequestEvent) error {
 	if manychat {
 		nb.source = "manychat"
 	}
-	err = createOnce(e, raw, func(tx core.App) (int, any, error) {
+	create := func(tx core.App) (int, any, error) {
 		rec, token, err := b.book(tx, p.Workspace, nb, time.Now())
 		if err != nil {
 			return 0, nil, err
@@ -789,8 +803,30 @@ func (b *bookingAPI) create(e *core.RequestEvent) error {
 			return http.StatusOK, block, err
 		}
 		return http.StatusCreated, bookingJSON(rec, b.manageURL(rec, token)), nil
+	}
+	if e.Request.Header.Get("Idempotency-Key") != "" {
+		return b.bookingFailure(e, createOnce(e, raw, create), p.Workspace, tool, ids, start, ref, req.Name, loc, manychat)
+	}
+	// Bookings that arrive together share a transaction (platform.WriteGrouped). A refusal found before this
+	// booking wrote anything (the usual answer in a rush) leaves the group's transaction to commit the others.
+	var status int
+	var resp any
+	var refusal error
+	err = platform.WriteGrouped(e.App, func(tx core.App) error {
+		var err error
+		status, resp, err = create(tx)
+		if refusal = nil; err != nil && refusedBeforeWriting(err) {
+			refusal, err = err, nil
+		}
+		return err
 	})
-	return b.bookingFailure(e, err, p.Workspace, tool, ids, start, ref, req.Name, loc, manychat)
+	if err == nil && refusal != nil {
+		err = refusal
+	}
+	if err != nil {
+		return b.bookingFailure(e, err, p.Workspace, tool, ids, start, ref, req.Name, loc, manychat)
+	}
+	return writeJSON(e, status, resp)
 }
 
 // bookingFailure answers a failed create: alternatives for a taken slot, the status of a refusal.
