@@ -61,17 +61,7 @@ func TestEveryDatasetPageSeeksAnIndex(t *testing.T) {
 			t.Fatal(err)
 		}
 		raw := sq.Build()
-		var plan []struct {
-			Detail string `db:"detail"`
-		}
-		if err := app.DB().NewQuery("EXPLAIN QUERY PLAN " + raw.SQL()).Bind(raw.Params()).All(&plan); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		var details []string
-		for _, p := range plan {
-			details = append(details, p.Detail)
-		}
-		got := strings.Join(details, "; ")
+		got := testutil.QueryPlan(t, app, raw.SQL(), raw.Params())
 		if !strings.Contains(got, "_workspace_created_id") || strings.Contains(got, "TEMP B-TREE") {
 			t.Errorf("%s pages with: %s", name, got)
 		}

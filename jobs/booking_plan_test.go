@@ -15,18 +15,8 @@ func TestScheduleBookingsAreReadFromTheSlotIndex(t *testing.T) {
 	app := testutil.NewWorldApp(t)
 	defer app.Cleanup()
 	for _, perSlot := range []bool{true, false} {
-		var plan []struct {
-			Detail string `db:"detail"`
-		}
 		params := dbx.Params{"p0": "h1", "p1": "h2", "from": "2026-01-01 00:00:00.000Z", "to": "2026-01-02 00:00:00.000Z", "ignore": ""}
-		if err := app.DB().NewQuery("EXPLAIN QUERY PLAN " + jobs.BookingsSQL(2, perSlot)).Bind(params).All(&plan); err != nil {
-			t.Fatal(err)
-		}
-		var details []string
-		for _, p := range plan {
-			details = append(details, p.Detail)
-		}
-		got := strings.Join(details, "; ")
+		got := testutil.QueryPlan(t, app, jobs.BookingsSQL(2, perSlot), params)
 		if !strings.Contains(got, "COVERING INDEX idx_bookings_helper_slot") || strings.Contains(got, "TEMP B-TREE") {
 			t.Errorf("per slot %v: %s", perSlot, got)
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/playgram/playgram/boot"
 	"github.com/playgram/playgram/collections"
 	"github.com/playgram/playgram/platform"
+	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tests"
 )
@@ -189,4 +190,21 @@ func APIKey(t testing.TB, app core.App, ws *core.Record, scopes ...string) (stri
 // Bearer is the Authorization header of an API key.
 func Bearer(secret string) map[string]string {
 	return map[string]string{"Authorization": "Bearer " + secret}
+}
+
+// QueryPlan is SQLite's plan for sql with params, its steps joined by "; " (e.g. "SEARCH bookings USING
+// COVERING INDEX …"), for tests that pin a hot query to its index.
+func QueryPlan(t testing.TB, app core.App, sql string, params dbx.Params) string {
+	t.Helper()
+	var plan []struct {
+		Detail string `db:"detail"`
+	}
+	if err := app.DB().NewQuery("EXPLAIN QUERY PLAN " + sql).Bind(params).All(&plan); err != nil {
+		t.Fatal(err)
+	}
+	details := make([]string, len(plan))
+	for i, p := range plan {
+		details[i] = p.Detail
+	}
+	return strings.Join(details, "; ")
 }
