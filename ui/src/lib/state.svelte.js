@@ -20,9 +20,17 @@ export function go(path) {
 
 let toastId = 0;
 // announce speaks a message in the aria-live region; notify also shows it as a toast (with an optional action).
+// Messages within a second of each other are spoken together: replacing the text would drop the earlier one
+// (realtime events of several collections often arrive at once).
+let recent = '';
+let recentAt = 0;
 export function announce(msg) {
+  const now = Date.now();
+  recent = recent && now - recentAt < 1000 ? `${recent} ${msg}` : msg;
+  recentAt = now;
+  const text = recent;
   ui.announcement = '';
-  queueMicrotask(() => (ui.announcement = msg));
+  queueMicrotask(() => (ui.announcement = text));
 }
 
 export function notify(msg, { kind = 'info', action, timeout = 6000 } = {}) {
