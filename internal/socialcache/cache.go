@@ -310,15 +310,26 @@ func (c *Cache) start(req Request) *call {
 }
 
 func (c *Cache) fetch(ctx context.Context, req Request) (*Entry, error) {
-	began := c.opts.Now()
 	if c.opts.Locker != nil {
-		release, ok, err := c.opts.Locker.TryLock(ctx, req.Key, c.opts.FetchTimeout)
-		if err != nil {
-			c.opts.OnError(req.Key, err)
-		} else if !ok {
-			return c.awaitOther(ctx, req.Key, began)
-		} else {
-			defer release()
+		began := c.opts.Now()
+		for {
+			release, ok, err := c.opts.Locker.TryLock(ctx, req.Key, c.opts.FetchTimeout)
+			if err != nil {
+				c.opts.OnError(req.Key, err) // the shared lock is unavailable: fetch without it
+				break
+			}
+			if ok {
+				defer release()
+				// The previous holder may have just stored the key; take that rather than run again.
+				if e := c.sharedSince(ctx, req.Key, began); e != nil {
+					return e, nil
+				}
+				break
+			}
+			// Another process is fetching the key: wait for its entry, or for its lock to go (it failed).
+			if e, err := c.awaitOther(ctx, req.Key, began); e != nil || err != nil {
+				return e, err
+			}
 		}
 	}
 	e, err := c.opts.Fetch(ctx, req)
@@ -347,26 +358,31 @@ func (c *Cache) fetch(ctx context.Context, req Request) (*Entry, error) {
 	return e, nil
 }
 
-// awaitOther waits for another process's fetch of key to land in the shared layers.
+// awaitOther waits a moment for another process's fetch of key to land in the shared layers; nil, nil means
+// it has not (yet).
 func (c *Cache) awaitOther(ctx context.Context, key string, began time.Time) (*Entry, error) {
-	t := time.NewTicker(50 * time.Millisecond)
+	t := time.NewTimer(50 * time.Millisecond)
 	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-t.C:
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-t.C:
+	}
+	return c.sharedSince(ctx, key, began), nil
+}
+
+// sharedSince returns the key's entry from the shared layers when it was fetched after began.
+func (c *Cache) sharedSince(ctx context.Context, key string, began time.Time) *Entry {
+	for i, l := range c.opts.Layers {
+		if i == 0 {
+			continue // the memory layer is this process's own
 		}
-		for i, l := range c.opts.Layers {
-			if i == 0 {
-				continue // the memory layer is this process's own
+		if e, err := l.Get(ctx, key); err == nil && e != nil && !e.FetchedAt.Before(began.Add(-time.Second)) {
+			if err := c.opts.Layers[0].Set(ctx, e); err != nil {
+				c.opts.OnError(key, err)
 			}
-			if e, err := l.Get(ctx, key); err == nil && e != nil && !e.FetchedAt.Before(began.Add(-time.Second)) {
-				if err := c.opts.Layers[0].Set(ctx, e); err != nil {
-					c.opts.OnError(key, err)
-				}
-				return e, nil
-			}
+			return e
 		}
 	}
+	return nil
 }

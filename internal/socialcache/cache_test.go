@@ -293,6 +293,17 @@ func TestLayersFillUpwardsAndPurgeAll(t *testing.T) {
 		t.Fatalf("two processes fetched %d times", n)
 	}
 
+	// A holder that goes away without storing anything (a crashed or failed fetch) does not block the key.
+	release, ok, err := rl.TryLock(ctx, "held", time.Minute)
+	if err != nil || !ok {
+		t.Fatalf("lock: %v %v", ok, err)
+	}
+	time.AfterFunc(150*time.Millisecond, release)
+	src.delay = 0
+	if e, _, err := c.Get(ctx, req("held"), socialcache.ReadOptions{Wait: 5 * time.Second}); err != nil || len(e.Items) != 3 || src.count("held") != 1 {
+		t.Fatalf("after the holder left: %v %d", err, src.count("held"))
+	}
+
 	// Quotas shared through Redis count across "processes".
 	q1, q2 := quota.NewRedis(rdb, "q:"), quota.NewRedis(rdb, "q:")
 	now := time.Now()
