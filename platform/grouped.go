@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 
@@ -23,9 +24,12 @@ const maxGroup = 64
 // again in a transaction of its own, in its caller's goroutine, so an error or a panic reaches its request
 // exactly as with app.RunInTransaction. fn may therefore run twice; it must keep its effects in tx (as every
 // transaction function must) and reset what it returns on each run.
+//
+// A refusal that fn finds before writing anything (a taken slot) is not a failure of the group: fn returns it
+// wrapped in Refused, its caller gets it, and the others commit.
 func WriteGrouped(app core.App, fn func(tx core.App) error) error {
 	if app.IsTransactional() {
-		return app.RunInTransaction(fn) // already inside a transaction: join it, as RunInTransaction does
+		return unwrapRefusal(app.RunInTransaction(fn)) // already inside a transaction: join it
 	}
 	g := app.Store().GetOrSet(storeWrites, func() any { return &writeGroup{} }).(*writeGroup)
 	w := &pendingWrite{fn: fn, done: make(chan struct{})}
@@ -38,9 +42,25 @@ func WriteGrouped(app core.App, fn func(tx core.App) error) error {
 	g.mu.Unlock()
 	<-w.done
 	if w.alone {
-		return WriteTx(app, fn)
+		return unwrapRefusal(WriteTx(app, fn))
 	}
-	return w.err
+	return unwrapRefusal(w.err)
+}
+
+// Refused marks err as a refusal fn found before it wrote anything (see WriteGrouped); the caller of
+// WriteGrouped gets err itself.
+func Refused(err error) error { return refusal{err} }
+
+type refusal struct{ error }
+
+// Unwrap lets errors.As find the refusal's own error where fn ran outside WriteGrouped.
+func (r refusal) Unwrap() error { return r.error }
+
+func unwrapRefusal(err error) error {
+	if r, ok := err.(refusal); ok {
+		return r.error
+	}
+	return err
 }
 
 type writeGroup struct {
@@ -94,7 +114,13 @@ func runGroup(app core.App, batch []*pendingWrite) {
 		// Registered first, so it runs first after the commit or rollback and sees the transaction's own result.
 		tx.TxInfo().OnComplete(func(txErr error) error { committed = txErr == nil; return nil })
 		for _, w := range batch {
-			if err := callIn(tx, w.fn); err != nil {
+			err := callIn(tx, w.fn)
+			var r refusal
+			if errors.As(err, &r) {
+				w.err = r.error // nothing of it was written; the group goes on
+				continue
+			}
+			if err != nil {
 				return err
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/playgram/playgram/internal/testutil"
@@ -94,5 +95,45 @@ func TestWriteInsideATransactionJoinsIt(t *testing.T) {
 	var n int
 	if err := app.DB().NewQuery("SELECT COUNT(*) FROM write_join").Row(&n); err != nil || n != 1 {
 		t.Fatalf("rows %d, %v", n, err)
+	}
+}
+
+// A refusal found before writing reaches its own caller, runs once, and leaves the rest of its group to commit.
+func TestRefusalsDoNotSendTheirGroupBack(t *testing.T) {
+	app, _ := testutil.NewApp(t)
+	if _, err := app.NonconcurrentDB().NewQuery("CREATE TABLE refusal_probe (n INTEGER NOT NULL)").Execute(); err != nil {
+		t.Fatal(err)
+	}
+	taken := errors.New("slot taken")
+	const n = 100
+	errs := make([]error, n)
+	var runs atomic.Int64
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = platform.WriteGrouped(app, func(tx core.App) error {
+				runs.Add(1)
+				if i%2 == 1 {
+					return platform.Refused(taken)
+				}
+				_, err := tx.NonconcurrentDB().NewQuery("INSERT INTO refusal_probe (n) VALUES ({:n})").Bind(dbx.Params{"n": i}).Execute()
+				return err
+			})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if want := i%2 == 1; (err == taken) != want || (!want && err != nil) {
+			t.Errorf("write %d: err %v", i, err)
+		}
+	}
+	var stored int
+	if err := app.DB().NewQuery("SELECT COUNT(*) FROM refusal_probe").Row(&stored); err != nil || stored != n/2 {
+		t.Fatalf("%d rows stored (%v), want %d", stored, err, n/2)
+	}
+	if r := runs.Load(); r != n {
+		t.Fatalf("the writes ran %d times, want %d: a refusal sent its group back", r, n)
 	}
 }

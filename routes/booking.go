@@ -111,20 +111,6 @@ func (b *bookingError) Error() string { return b.msg }
 
 func refuse(status int, msg string) error { return &bookingError{status, msg} }
 
-// afterWrites marks a refusal found after something was written: its transaction must roll back.
-type afterWrites struct{ error }
-
-func (a afterWrites) Unwrap() error { return a.error }
-
-// refusedBeforeWriting reports whether err refuses a booking before anything was written, so the transaction
-// it ran in may still commit other work.
-func refusedBeforeWriting(err error) bool {
-	var taken *slotTaken
-	var refused *bookingError
-	var after afterWrites
-	return (errors.As(err, &taken) || errors.As(err, &refused)) && !errors.As(err, &after)
-}
-
 var reasonText = map[string]string{
 	slots.ReasonMinNotice:    "That time is too soon to book.",
 	slots.ReasonMaxAdvance:   "That time is too far ahead to book.",
@@ -553,13 +539,14 @@ type newBooking struct {
 }
 
 // book checks the slot and inserts the booking, its event, its notices and reminders, all with tx. A slot
-// that cannot be booked is a *slotTaken (the caller rolls back and offers alternatives).
+// that cannot be booked is a *slotTaken (the caller rolls back and offers alternatives); found before anything
+// is written, it is platform.Refused, so a grouped transaction goes on without this booking.
 func (b *bookingAPI) book(tx core.App, ws string, nb newBooking, now time.Time) (*core.Record, string, error) {
 	// Check the slot before writing anything: a taken slot (the common answer under contention) costs reads
 	// only. A contact that does not exist yet has no held slot to take.
 	contactID := contactIDOf(tx, ws, nb.contact)
 	if nb.contact.ContactID != "" && contactID == "" {
-		return nil, "", refuse(http.StatusBadRequest, "contact: no such contact in this workspace")
+		return nil, "", platform.Refused(refuse(http.StatusBadRequest, "contact: no such contact in this workspace"))
 	}
 	var ids []string
 	if nb.helper != "" {
@@ -574,18 +561,18 @@ func (b *bookingAPI) book(tx core.App, ws string, nb newBooking, now time.Time) 
 	if nb.helper != "" {
 		h, ok := sched.Helpers[nb.helper]
 		if !ok || !h.Serves(nb.tool.ID) {
-			return nil, "", &slotTaken{"no_helper"}
+			return nil, "", platform.Refused(&slotTaken{"no_helper"})
 		}
 		in := sched.Input(nb.helper, nb.tool, now, opt)
 		if ok, reason := slots.IsBookable(in, nb.start); !ok {
-			return nil, "", &slotTaken{reason}
+			return nil, "", platform.Refused(&slotTaken{reason})
 		}
 		slot = slots.Slot{Start: nb.start, End: nb.start.Add(nb.tool.Config.Duration()), Helper: nb.helper}
 	} else {
 		team := sched.Team(nb.tool, now, opt)
 		var ok bool
 		if slot, ok = slots.PickHelper(team, nb.start); !ok {
-			return nil, "", &slotTaken{teamReason(team, nb.start)}
+			return nil, "", platform.Refused(&slotTaken{teamReason(team, nb.start)})
 		}
 	}
 	seat, free, err := jobs.FreeSeat(tx, slot.Helper, slot.Start, nb.tool.Config.Seats)
@@ -593,7 +580,7 @@ func (b *bookingAPI) book(tx core.App, ws string, nb newBooking, now time.Time) 
 		return nil, "", err
 	}
 	if !free {
-		return nil, "", &slotTaken{"seat"}
+		return nil, "", platform.Refused(&slotTaken{"seat"})
 	}
 	contact, err := resolveContact(tx, ws, nb.contact, nb.contactDefaults)
 	if err != nil {
@@ -638,7 +625,7 @@ func (b *bookingAPI) book(tx core.App, ws string, nb newBooking, now time.Time) 
 	}
 	if err := tx.Save(rec); err != nil {
 		if isUniqueViolation(err) {
-			return nil, "", afterWrites{&slotTaken{"seat"}} // the contact may have been written
+			return nil, "", &slotTaken{"seat"} // not Refused: the contact may have been written
 		}
 		return nil, "", err
 	}
@@ -804,29 +791,9 @@ func (b *bookingAPI) create(e *core.RequestEvent) error {
 		}
 		return http.StatusCreated, bookingJSON(rec, b.manageURL(rec, token)), nil
 	}
-	if e.Request.Header.Get("Idempotency-Key") != "" {
-		return b.bookingFailure(e, createOnce(e, raw, create), p.Workspace, tool, ids, start, ref, req.Name, loc, manychat)
-	}
-	// Bookings that arrive together share a transaction (platform.WriteGrouped). A refusal found before this
-	// booking wrote anything (the usual answer in a rush) leaves the group's transaction to commit the others.
-	var status int
-	var resp any
-	var refusal error
-	err = platform.WriteGrouped(e.App, func(tx core.App) error {
-		var err error
-		status, resp, err = create(tx)
-		if refusal = nil; err != nil && refusedBeforeWriting(err) {
-			refusal, err = err, nil
-		}
-		return err
-	})
-	if err == nil && refusal != nil {
-		err = refusal
-	}
-	if err != nil {
-		return b.bookingFailure(e, err, p.Workspace, tool, ids, start, ref, req.Name, loc, manychat)
-	}
-	return writeJSON(e, status, resp)
+	// Bookings that arrive together share a transaction; a refusal found before writing (platform.Refused, the
+	// usual answer in a rush) leaves the others to commit.
+	return b.bookingFailure(e, createGrouped(e, raw, create), p.Workspace, tool, ids, start, ref, req.Name, loc, manychat)
 }
 
 // bookingFailure answers a failed create: alternatives for a taken slot, the status of a refusal.

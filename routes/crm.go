@@ -158,16 +158,6 @@ func startSync(e *core.RequestEvent) error {
 	})
 }
 
-// createGrouped is createOnce for the hot Manychat routes: without an Idempotency-Key the write shares a
-// transaction with concurrent ones (platform.WriteGrouped, group commit); with a key it is createOnce. create may run twice
-// (see platform.WriteGrouped), so it must not keep state between runs.
-func createGrouped(e *core.RequestEvent, raw []byte, create func(tx core.App) (int, any, error)) error {
-	if e.Request.Header.Get("Idempotency-Key") != "" {
-		return createOnce(e, raw, create)
-	}
-	return createIn(e, platform.WriteGrouped, create)
-}
-
 // manychatError turns a parse error of an External Request body into a 400 naming the field.
 func manychatError(e *core.RequestEvent, err error) error {
 	var fe *manychat.FieldError

@@ -121,3 +121,14 @@ func idempotencyScope(e *core.RequestEvent) string {
 	}
 	return p.Workspace
 }
+
+// createGrouped is createOnce for routes called in bursts (Manychat pushes, bookings): without an
+// Idempotency-Key the write shares a transaction with concurrent ones (platform.WriteGrouped, group commit);
+// with a key it is createOnce. create may run twice (see platform.WriteGrouped), so it must not keep state
+// between runs.
+func createGrouped(e *core.RequestEvent, raw []byte, create func(tx core.App) (int, any, error)) error {
+	if e.Request.Header.Get("Idempotency-Key") != "" {
+		return createOnce(e, raw, create)
+	}
+	return createIn(e, platform.WriteGrouped, create)
+}
