@@ -84,7 +84,7 @@ func (s *Service) Prepare(in Inbound, now time.Time) (*Prepared, error) {
 	}
 	p := &Prepared{Tool: in.Tool, Contact: in.Contact, Started: now}
 	// The knowledge search needs only the text: it runs on the read pool while the message is stored.
-	search := s.searchAsync(in.Tool.ID(), in.Text)
+	search := s.searchAsync(in.Tool.Workspace(), in.Tool.ID(), in.Text)
 	t0 := time.Now()
 	err := platform.WriteTx(s.app, func(tx core.App) error {
 		conv, err := conversationFor(tx, in, now)
@@ -136,11 +136,11 @@ func (s *Service) Prepare(in Inbound, now time.Time) (*Prepared, error) {
 }
 
 // searchAsync starts the knowledge search for text; the result is received once from the channel.
-func (s *Service) searchAsync(tool, text string) <-chan knowledgeResult {
+func (s *Service) searchAsync(workspace, tool, text string) <-chan knowledgeResult {
 	ch := make(chan knowledgeResult, 1)
 	t0 := time.Now()
 	go func() {
-		entries, err := SearchKnowledge(s.app, tool, text, knowledgeLimit)
+		entries, err := s.SearchKnowledge(workspace, tool, text, knowledgeLimit)
 		s.trace("knowledge search", t0)
 		ch <- knowledgeResult{entries, err}
 	}()
@@ -209,7 +209,7 @@ func (s *Service) Resume(messageID string, now time.Time) (*Prepared, error) {
 			return nil, err
 		}
 	}
-	return p, s.pack(p, s.searchAsync(t.ID(), m.GetString("content")), now)
+	return p, s.pack(p, s.searchAsync(t.Workspace(), t.ID(), m.GetString("content")), now)
 }
 
 func conversationFor(tx core.App, in Inbound, now time.Time) (*core.Record, error) {
@@ -290,34 +290,6 @@ func bumpConversation(tx core.App, id string, u aichat.Usage, cost float64, cost
 // historyMsg is a stored message as history.
 func historyMsg(m *core.Record) aichat.Msg {
 	return aichat.Msg{ID: m.Id, Role: m.GetString("role"), Content: m.GetString("content"), Tokens: m.GetInt("tokens")}
-}
-
-// SearchKnowledge returns the tool's knowledge entries (not disabled) that best match text (FTS5, bm25 order).
-func SearchKnowledge(app core.App, tool, text string, limit int) ([]aichat.Entry, error) {
-	q := aichat.FTSQuery(text)
-	if q == "" {
-		return nil, nil
-	}
-	var rows []struct {
-		ID      string `db:"kid"`
-		Title   string `db:"title"`
-		Content string `db:"content"`
-	}
-	// Rank first (bm25 over ids only), then read the texts of the few winners: selecting the texts in the
-	// ranking query would read them for every match.
-	err := app.DB().NewQuery(`SELECT f.kid, f.title, f.content FROM (
-			SELECT rowid AS r, bm25(ai_knowledge_fts, 0, 0, 2.0, 1.0) AS score FROM ai_knowledge_fts
-			WHERE ai_knowledge_fts MATCH {:q} ORDER BY score LIMIT {:n}) best
-		JOIN ai_knowledge_fts f ON f.rowid = best.r ORDER BY best.score`).
-		Bind(dbx.Params{"q": `tool : "` + tool + `" AND (` + q + `)`, "n": limit}).All(&rows)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]aichat.Entry, len(rows))
-	for i, r := range rows {
-		out[i] = aichat.Entry{ID: r.ID, Title: r.Title, Content: r.Content}
-	}
-	return out, nil
 }
 
 // MonthSpend is the tool's known cost since the start of now's month (UTC).

@@ -35,6 +35,7 @@ func Register(app core.App, svc *platform.Services) *Service {
 	app.Store().Set(storeKey, s)
 	s.bindHistoryHooks(app)
 	s.bindToolCacheHooks(app)
+	s.bindKnowledgeHooks(app)
 	app.OnRecordCreate(collections.Tools).BindFunc(func(e *core.RecordEvent) error {
 		if e.Record.GetString("type") == toolconfig.TypeAIChat {
 			SeedPrices(e.Record)

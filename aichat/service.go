@@ -4,7 +4,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/playgram/playgram/internal/aichat"
 	"github.com/playgram/playgram/internal/ratelimit"
+	"github.com/playgram/playgram/internal/wscache"
 	"github.com/playgram/playgram/platform"
 	"github.com/pocketbase/pocketbase/core"
 )
@@ -44,6 +46,7 @@ type Service struct {
 	background sync.WaitGroup
 	history    *historyCache
 	tools      *toolCache
+	knowledge  *wscache.Cache[*aichat.KnowledgeIndex] // by tool
 	fnMu       sync.RWMutex
 	functions  map[string]Function
 }
@@ -70,7 +73,7 @@ func (s *Service) SetRateLimits(perContact, perTool int) {
 
 func newService(app core.App, svc *platform.Services) *Service {
 	s := &Service{app: app, svc: svc, HoldAfter: DefaultHoldAfter, ReplyTimeout: DefaultReplyTimeout,
-		ChatTimeout: DefaultChatTimeout, MaxAttempts: 3, history: newHistoryCache(), tools: newToolCache(), BackoffBase: 500 * time.Millisecond, BackoffMax: 5 * time.Second}
+		ChatTimeout: DefaultChatTimeout, MaxAttempts: 3, history: newHistoryCache(), tools: newToolCache(), knowledge: wscache.New[*aichat.KnowledgeIndex](), BackoffBase: 500 * time.Millisecond, BackoffMax: 5 * time.Second}
 	s.SetRateLimits(DefaultContactPerMinute, DefaultToolPerMinute)
 	s.functions = builtinFunctions(s)
 	return s

@@ -271,7 +271,7 @@ func TestAIKnowledgeAndContextBudget(t *testing.T) {
 	if res.Status != 200 {
 		t.Fatalf("manager adds knowledge: %d %s", res.Status, res.Body)
 	}
-	found, err := aichat.SearchKnowledge(env.app, env.tool.Id, "can I return it?", 5)
+	found, err := env.svc.SearchKnowledge(env.acme.Id, env.tool.Id, "can I return it?", 5)
 	if err != nil || len(found) != 1 || found[0].Title != "Returns" {
 		t.Fatalf("search %v %v", found, err)
 	}

@@ -1,5 +1,6 @@
-// Package wscache keeps one derived value per workspace (parsed tool configs, compiled rules) so that hot
-// requests do not re-read and re-parse rows that change a few times a day.
+// Package wscache keeps one derived value per key, usually a workspace (parsed tool configs, compiled rules) or
+// a tool (its knowledge index), so that hot requests do not re-read and re-parse rows that change a few times a
+// day.
 package wscache
 
 import "sync"
