@@ -14,6 +14,7 @@ import (
 
 	"github.com/playgram/playgram/collections"
 	"github.com/playgram/playgram/internal/autoreply"
+	"github.com/playgram/playgram/internal/contactattr"
 	"github.com/playgram/playgram/internal/manychat"
 	"github.com/playgram/playgram/platform"
 	"github.com/pocketbase/dbx"
@@ -195,7 +196,7 @@ func Upsert(tx core.App, workspace string, in Incoming, actor platform.Actor) (*
 	res.Applied = true
 	fieldsChanged := false
 	for field, v := range in.values() {
-		if !equalJSON(c.Get(field), v) {
+		if res.Created || !equalJSON(c.Get(field), v) { // a new contact takes every value as it comes
 			c.Set(field, v)
 			fieldsChanged = true
 		}
@@ -433,83 +434,64 @@ func (d Diff) Apply(state map[string]any) map[string]any {
 	return out
 }
 
-// IndexContact writes the contact's full-text row and its tag/field rows. The contacts hooks call it in the
-// transaction of every save; text and attrs say which parts changed, and prev (the stored record, nil for a new
-// one) lets only the changed tag/field rows be rewritten.
+// IndexContact writes the contact's search rows: its full-text row (contacts_fts) and its attribute row
+// (contacts_attrs_fts, a token per tag and field value), both under the rowid its contacts_fts_map row gives it
+// in its workspace's range. The contacts hooks call it in the transaction of every save; text and attrs say
+// which of the two changed, and prev is the stored record (nil for a new one).
 func IndexContact(tx core.App, r, prev *core.Record, text, attrs bool) error {
+	if !text && !attrs {
+		return nil
+	}
 	db := tx.NonconcurrentDB()
-	fresh := false // no search rows of this contact id existed (a new contact)
+	rid, fresh, err := searchRow(tx, r, prev == nil)
+	if err != nil {
+		return fmt.Errorf("indexing contact: %w", err)
+	}
+	if fresh { // a new row needs both parts
+		text, attrs = true, true
+	}
 	if text {
-		var rid int64
-		var err error
-		if prev == nil {
-			rid, fresh, err = claimFTSRow(tx, r)
-		}
-		if err == nil && !fresh {
-			// An update, or an id reused after a delete that skipped the hooks: replace the old full-text row.
-			err = db.NewQuery("SELECT rid FROM contacts_fts_map WHERE contact = {:c}").Bind(dbx.Params{"c": r.Id}).Row(&rid)
-			switch {
-			case err == nil:
-				_, err = db.NewQuery("DELETE FROM contacts_fts WHERE rowid = {:rid}").Bind(dbx.Params{"rid": rid}).Execute()
-			case errors.Is(err, sql.ErrNoRows):
-				var claimed bool
-				if rid, claimed, err = claimFTSRow(tx, r); err == nil && !claimed {
-					err = errors.New("the contact's search row appeared meanwhile")
-				}
+		if !fresh {
+			if _, err := db.NewQuery("DELETE FROM contacts_fts WHERE rowid = {:rid}").Bind(dbx.Params{"rid": rid}).Execute(); err != nil {
+				return fmt.Errorf("indexing contact: %w", err)
 			}
-		}
-		if err != nil {
-			return fmt.Errorf("indexing contact: %w", err)
 		}
 		if err := insertFTS(db, rid, r); err != nil {
 			return err
 		}
 	}
 	if attrs {
-		var before map[attr]bool
-		if prev != nil {
-			before = attrsOf(prev)
-		} else if !fresh {
-			if _, err := db.NewQuery("DELETE FROM contact_attrs WHERE contact = {:c}").Bind(dbx.Params{"c": r.Id}).Execute(); err != nil {
-				return err
-			}
-		}
-		after := attrsOf(r)
-		var sql strings.Builder
-		params := dbx.Params{"c": r.Id, "ws": r.GetString("workspace")}
-		n := 0
-		for a := range before {
-			if after[a] {
-				continue
-			}
-			_, err := db.NewQuery("DELETE FROM contact_attrs WHERE contact = {:c} AND kind = {:k} AND name = {:n} AND value = {:v}").
-				Bind(dbx.Params{"c": r.Id, "k": a.kind, "n": a.name, "v": a.value}).Execute()
-			if err != nil {
-				return err
-			}
-		}
-		for a := range after {
-			if before[a] {
-				continue
-			}
-			if n == 0 {
-				sql.WriteString("INSERT OR IGNORE INTO contact_attrs (contact, workspace, kind, name, value) VALUES ")
-			} else {
-				sql.WriteString(",")
-			}
-			fmt.Fprintf(&sql, "({:c}, {:ws}, {:k%d}, {:n%d}, {:v%d})", n, n, n)
-			params[fmt.Sprintf("k%d", n)] = a.kind
-			params[fmt.Sprintf("n%d", n)] = a.name
-			params[fmt.Sprintf("v%d", n)] = a.value
-			n++
-		}
-		if n > 0 {
-			if _, err := db.NewQuery(sql.String()).Bind(params).Execute(); err != nil {
+		if !fresh {
+			if _, err := db.NewQuery("DELETE FROM contacts_attrs_fts WHERE rowid = {:rid}").Bind(dbx.Params{"rid": rid}).Execute(); err != nil {
 				return fmt.Errorf("indexing contact attributes: %w", err)
 			}
 		}
+		_, err := db.NewQuery("INSERT INTO contacts_attrs_fts (rowid, attrs) VALUES ({:rid}, {:attrs})").
+			Bind(dbx.Params{"rid": rid, "attrs": contactattr.Text(attrsOf(r))}).Execute()
+		if err != nil {
+			return fmt.Errorf("indexing contact attributes: %w", err)
+		}
 	}
 	return nil
+}
+
+// searchRow returns the contact's rowid in the search tables; fresh means it was claimed just now, so no
+// search rows exist under it yet. A new contact claims one (unless its id was used before by a contact deleted
+// without the hooks); a stored one reads its own, or claims one if it never had any.
+func searchRow(tx core.App, r *core.Record, isNew bool) (rid int64, fresh bool, err error) {
+	if isNew {
+		if rid, fresh, err = claimFTSRow(tx, r); err != nil || fresh {
+			return rid, fresh, err
+		}
+	}
+	err = tx.NonconcurrentDB().NewQuery("SELECT rid FROM contacts_fts_map WHERE contact = {:c}").Bind(dbx.Params{"c": r.Id}).Row(&rid)
+	if !errors.Is(err, sql.ErrNoRows) {
+		return rid, false, err
+	}
+	if rid, fresh, err = claimFTSRow(tx, r); err == nil && !fresh {
+		err = errors.New("the contact's search row appeared meanwhile")
+	}
+	return rid, fresh, err
 }
 
 // ftsSpan is the width of a workspace's rowid range in contacts_fts.
@@ -590,18 +572,24 @@ func insertFTS(db dbx.Builder, rid int64, r *core.Record) error {
 	return nil
 }
 
-// attr is one contact_attrs row: a tag (normalised name) or a custom field (normalised name and value).
-type attr struct{ kind, name, value string }
-
-func attrsOf(r *core.Record) map[attr]bool {
-	out := map[attr]bool{}
+// attrsOf lists the contact's attributes for the search: its tags (Manychat's and local ones, normalised) and
+// its custom fields (normalised name and value).
+func attrsOf(r *core.Record) []contactattr.Attr {
+	seen := map[contactattr.Attr]bool{}
+	var out []contactattr.Attr
+	add := func(a contactattr.Attr) {
+		if !seen[a] {
+			seen[a] = true
+			out = append(out, a)
+		}
+	}
 	for _, t := range AllTags(r) {
 		if k := autoreply.Normalize(t); k != "" {
-			out[attr{"tag", k, ""}] = true
+			add(contactattr.Attr{Kind: contactattr.Tag, Name: k})
 		}
 	}
 	for k, v := range FieldMap(r) {
-		out[attr{"field", autoreply.Normalize(k), autoreply.Normalize(autoreply.ValueText(v))}] = true
+		add(contactattr.Attr{Kind: contactattr.Field, Name: autoreply.Normalize(k), Value: autoreply.Normalize(autoreply.ValueText(v))})
 	}
 	return out
 }
@@ -612,8 +600,8 @@ func UnindexContact(tx core.App, id string) error {
 	p := dbx.Params{"c": id}
 	for _, q := range []string{
 		"DELETE FROM contacts_fts WHERE rowid IN (SELECT rid FROM contacts_fts_map WHERE contact = {:c})",
+		"DELETE FROM contacts_attrs_fts WHERE rowid IN (SELECT rid FROM contacts_fts_map WHERE contact = {:c})",
 		"DELETE FROM contacts_fts_map WHERE contact = {:c}",
-		"DELETE FROM contact_attrs WHERE contact = {:c}",
 	} {
 		if _, err := db.NewQuery(q).Bind(p).Execute(); err != nil {
 			return err

@@ -10,6 +10,7 @@ import (
 
 	"github.com/playgram/playgram/collections"
 	"github.com/playgram/playgram/internal/autoreply"
+	"github.com/playgram/playgram/internal/contactattr"
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/types"
@@ -168,17 +169,21 @@ func (q Query) where(app core.App, ws string) (from string, where []string, para
 		from = `contacts_fts JOIN contacts_fts_map m ON m.rid = contacts_fts.rowid JOIN contacts c ON c.id = m.contact`
 		where = append(where, "contacts_fts MATCH {:q} AND contacts_fts.rowid >= {:lo} AND contacts_fts.rowid < {:hi}")
 	}
-	for i, t := range q.Tags {
-		k := fmt.Sprintf("t%d", i)
-		params[k] = autoreply.Normalize(t)
-		where = append(where, fmt.Sprintf("c.id IN (SELECT contact FROM contact_attrs WHERE workspace = {:ws} AND kind = 'tag' AND name = {:%s} AND value = '')", k))
+	var attrs []contactattr.Attr
+	for _, t := range q.Tags {
+		attrs = append(attrs, contactattr.Attr{Kind: contactattr.Tag, Name: autoreply.Normalize(t)})
 	}
-	i := 0
 	for name, val := range q.Fields {
-		kn, kv := fmt.Sprintf("fn%d", i), fmt.Sprintf("fv%d", i)
-		params[kn], params[kv] = autoreply.Normalize(name), autoreply.Normalize(val)
-		where = append(where, fmt.Sprintf("c.id IN (SELECT contact FROM contact_attrs WHERE workspace = {:ws} AND kind = 'field' AND name = {:%s} AND value = {:%s})", kn, kv))
-		i++
+		attrs = append(attrs, contactattr.Attr{Kind: contactattr.Field, Name: autoreply.Normalize(name), Value: autoreply.Normalize(val)})
+	}
+	if len(attrs) > 0 {
+		lo, hi, indexed, err := ftsRange(app, ws, false)
+		if err != nil || !indexed {
+			return "", nil, nil, false, err
+		}
+		params["attrs"], params["alo"], params["ahi"] = contactattr.Match(attrs), lo, hi
+		where = append(where, `c.id IN (SELECT am.contact FROM contacts_attrs_fts a JOIN contacts_fts_map am ON am.rid = a.rowid
+			WHERE contacts_attrs_fts MATCH {:attrs} AND a.rowid >= {:alo} AND a.rowid < {:ahi})`)
 	}
 	if !q.ActiveSince.IsZero() {
 		params["since"] = dt(q.ActiveSince)

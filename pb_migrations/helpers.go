@@ -24,3 +24,13 @@ func workspaceField(workspacesID string) *core.RelationField {
 }
 
 func ptrFloat(f float64) *float64 { return &f }
+
+// execAll runs plain SQL statements in order, stopping at the first error.
+func execAll(app core.App, stmts ...string) error {
+	for _, stmt := range stmts {
+		if _, err := app.DB().NewQuery(stmt).Execute(); err != nil {
+			return err
+		}
+	}
+	return nil
+}

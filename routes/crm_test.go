@@ -716,6 +716,24 @@ func TestContactSearchAndSavedSearches(t *testing.T) {
 	if got := search("q=mariana"); len(got) != 1 {
 		t.Fatalf("renamed: %v", got)
 	}
+	maria.Set("tags", []string{"VIP"})
+	maria.Set("custom_fields", map[string]any{"plan": "pro"})
+	_ = env.app.Save(maria)
+	for qs, want := range map[string]string{
+		"tags=lead":                "José Álvarez",
+		"tags=vip&sort=name":       "José Álvarez,Mariana Souza",
+		"field.plan=pro&sort=name": "José Álvarez,Mariana Souza",
+		"field.plan=basic":         "",
+	} {
+		if got := strings.Join(search(qs), ","); got != want {
+			t.Errorf("after retagging, %s: got %q, want %q", qs, got, want)
+		}
+	}
+	maria.Set("tags", []string{"lead", "vip"})
+	_ = env.app.Save(maria)
+	if got := strings.Join(search("tags=lead&sort=name"), ","); got != "José Álvarez,Mariana Souza" {
+		t.Fatalf("tag added back: %q", got)
+	}
 	_ = env.app.Delete(jose)
 	if got := search("q=jose"); len(got) != 0 {
 		t.Fatalf("deleted contact still found: %v", got)
