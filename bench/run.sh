@@ -49,14 +49,21 @@ QR=$(curl -fs -X POST "$BASE/api/v1/qr" -H "Authorization: Bearer $KEY" -H 'Cont
 QR_CODE=$(echo "$QR" | python3 -c 'import json,sys; print(json.load(sys.stdin)["code"])')
 QR_PNG=$(echo "$QR" | python3 -c 'import json,sys; print(json.load(sys.stdin)["image_url"])')
 
+# cpu_ticks is the server's user+system CPU time so far, in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$PID/stat"; }
+
 load() { # label, then loadgen flags
   local label=$1; shift
+  local t0; t0=$(cpu_ticks)
   ./bin/loadgen -label "$label" -c "$CONC" -d "$DUR" -warmup 2s -json "$@" >"$OUT/$label.json"
-  python3 - "$OUT/$label.json" <<'PY'
+  python3 - "$OUT/$label.json" "$t0" "$(cpu_ticks)" "$(getconf CLK_TCK)" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
+t0, t1, hz = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 lat = s["latency_ms"]
-print(f'| {s["label"]} | {s["concurrency"]} | {s["requests"]} | {s["failures"]} | {s["requests_per_second"]:.0f} | {lat["p50"]:.2f} | {lat["p99"]:.2f} |')
+sent = s["requests"] + s["warmup_requests"]
+cpu = (t1 - t0) * 1000 / hz / sent if sent else 0  # server CPU per request, warmup included (as is its CPU)
+print(f'| {s["label"]} | {s["concurrency"]} | {s["requests"]} | {s["failures"]} | {s["requests_per_second"]:.0f} | {lat["p50"]:.2f} | {lat["p99"]:.2f} | {cpu:.2f} |')
 PY
 }
 
@@ -82,12 +89,14 @@ print("bench-class", helper, start)
 PY
 }
 
-echo "| scenario | concurrency | requests | failures | req/s | p50 ms | p99 ms |"
-echo "|---|---|---|---|---|---|---|"
+echo "| scenario | concurrency | requests | failures | req/s | p50 ms | p99 ms | server CPU ms/req |"
+echo "|---|---|---|---|---|---|---|---|"
 scenarios=${*:-"health ping create scan qrpng social"}
 for s in $scenarios; do
   case $s in
     health) load health -url "$BASE/api/health" ;;
+    health-rate) # the floor of an open-loop run on this machine: the cheapest route at BENCH_RATE per second
+      load "health-rate${BENCH_RATE:-1000}" -rate "${BENCH_RATE:-1000}" -url "$BASE/api/health" ;;
     ping)   load ping -url "$BASE/api/v1/ping" -H "Authorization: Bearer $KEY" ;;
     create) load pb-create -url "$BASE/api/collections/contacts/records" -H "Authorization: $TOKEN" -H 'Content-Type: application/json' \
               -body-template "{\"workspace\":\"$WS\",\"name\":\"Bench {{i}}\",\"email\":\"b{{rand}}@example.com\"}" ;;
@@ -129,7 +138,10 @@ for i in range(200):
     urllib.request.urlopen(req).read()
 PY
       load crm-messages -url "$BASE/api/v1/manychat/messages" -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
-        -body-template '{"subscriber_id":"7{{i}}","text":"qual o preço?"}' ;;
+        -body-template '{"subscriber_id":"7{{i}}","text":"qual o preço?"}'
+      # then open loop: BENCH_RATE DMs per second (default 1,000) on schedule, latency from each one's due time
+      load "crm-messages-rate${BENCH_RATE:-1000}" -rate "${BENCH_RATE:-1000}" -url "$BASE/api/v1/manychat/messages" -H "Authorization: Bearer $KEY" \
+        -H 'Content-Type: application/json' -body-template '{"subscriber_id":"8{{i}}","text":"qual o preço?"}' ;;
     events) # batches of 1,000 events through the ingest route; events/s = req/s × 1000
       python3 -c 'import json; print(json.dumps({"events": [{"type": "purchase", "subscriber_id": str(1000 + i % 200), "data": {"value": i % 90 + 10, "currency": "EUR", "campaign": "c%d" % (i % 5)}} for i in range(1000)]}))' >"$OUT/events-batch.json"
       load events-batch-1000 -url "$BASE/api/v1/events" -method POST -body-file "$OUT/events-batch.json" -H "Authorization: Bearer $EKEY" -H "Content-Type: application/json" ;;

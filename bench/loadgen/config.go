@@ -31,7 +31,8 @@ type config struct {
 	body        []byte
 	tmpl        *bodyTemplate
 	concurrency int
-	n           int64 // total measured requests; 0 in duration mode
+	rate        float64 // requests per second in total (open loop); 0 = closed loop
+	n           int64   // total measured requests; 0 in duration mode
 	duration    time.Duration
 	warmup      time.Duration
 	timeout     time.Duration
@@ -60,6 +61,7 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&bodyFile, "body-file", "", "file whose content is the request body")
 	fs.StringVar(&bodyTemplate, "body-template", "", "request body where {{i}} becomes the request counter and {{rand}} a random hex string")
 	fs.IntVar(&cfg.concurrency, "c", 10, "concurrent workers (connections)")
+	fs.Float64Var(&cfg.rate, "rate", 0, "open loop: start requests at this many per second in total, latency counted from each one's scheduled start (0: closed loop, each worker sends as soon as its last answer arrives)")
 	fs.Int64Var(&cfg.n, "n", 0, "total measured requests (exclusive with -d)")
 	fs.DurationVar(&cfg.duration, "d", 0, "measured duration, at most 10m including warmup (exclusive with -n)")
 	fs.DurationVar(&cfg.warmup, "warmup", 0, "duration of load before measuring; excluded from the stats")
@@ -107,6 +109,8 @@ func (cfg *config) checkLimits() error {
 	switch {
 	case cfg.concurrency < 1 || cfg.concurrency > maxConcurrency:
 		return fmt.Errorf("-c: must be between 1 and %d, got %d", maxConcurrency, cfg.concurrency)
+	case cfg.rate < 0:
+		return fmt.Errorf("-rate: must not be negative, got %g", cfg.rate)
 	case cfg.n < 0:
 		return fmt.Errorf("-n: must be positive, got %d", cfg.n)
 	case cfg.duration < 0:

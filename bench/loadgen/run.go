@@ -23,6 +23,7 @@ import (
 type runner struct {
 	cfg          *config
 	client       *http.Client
+	start        time.Time
 	measureStart time.Time
 	stopAt       time.Time // no new request starts at or after this instant
 
@@ -61,6 +62,7 @@ func run(ctx context.Context, cfg *config) *summary {
 	r := &runner{cfg: cfg, client: newClient(cfg), errs: map[string]int64{}, errExamples: map[string]string{}}
 	defer r.client.CloseIdleConnections()
 	start := time.Now()
+	r.start = start
 	r.measureStart = start.Add(cfg.warmup)
 	r.stopAt = start.Add(maxRun)
 	if cfg.duration > 0 {
@@ -84,9 +86,33 @@ func run(ctx context.Context, cfg *config) *summary {
 	return s
 }
 
+// work sends requests until the run ends. In closed loop (no -rate) each request starts when the worker's
+// last one is answered. In open loop request i is due at start + i/rate whoever sends it; a worker waits for
+// its request's due time, and the latency runs from that time, so requests that wait for a free worker (the
+// server fell behind) count their wait as the client would see it instead of hiding it.
 func (r *runner) work(ctx context.Context) {
+	var every time.Duration
+	if r.cfg.rate > 0 {
+		every = time.Duration(float64(time.Second) / r.cfg.rate)
+	}
 	for ctx.Err() == nil {
-		now := time.Now()
+		var i int64
+		var due time.Time
+		if every > 0 {
+			i = r.counter.Add(1) - 1
+			due = r.start.Add(time.Duration(i) * every)
+			if wait := time.Until(due); wait > 0 {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(wait):
+				}
+			}
+		}
+		now := due
+		if every == 0 {
+			now = time.Now()
+		}
 		if !now.Before(r.stopAt) {
 			return
 		}
@@ -94,8 +120,10 @@ func (r *runner) work(ctx context.Context) {
 		if measured && r.cfg.n > 0 && r.budget.Add(-1) < 0 {
 			return
 		}
-		i := r.counter.Add(1) - 1
-		status, n, latency, err := r.do(ctx, i)
+		if every == 0 {
+			i = r.counter.Add(1) - 1
+		}
+		status, n, latency, err := r.do(ctx, i, due)
 		if ctx.Err() != nil {
 			return
 		}
@@ -113,8 +141,9 @@ func (r *runner) work(ctx context.Context) {
 	}
 }
 
-// do sends request i and reads the whole body; latency runs until the last body byte arrives.
-func (r *runner) do(ctx context.Context, i int64) (status int, n int64, latency time.Duration, err error) {
+// do sends request i and reads the whole body; latency runs from due (or from now when due is zero) until the
+// last body byte arrives.
+func (r *runner) do(ctx context.Context, i int64, due time.Time) (status int, n int64, latency time.Duration, err error) {
 	cfg := r.cfg
 	body := cfg.body
 	if cfg.tmpl != nil {
@@ -132,7 +161,10 @@ func (r *runner) do(ctx context.Context, i int64) (status int, n int64, latency 
 	if cfg.host != "" {
 		req.Host = cfg.host
 	}
-	start := time.Now()
+	start := due
+	if start.IsZero() {
+		start = time.Now()
+	}
 	resp, err := r.client.Do(req)
 	if err != nil {
 		return 0, 0, 0, err
@@ -183,6 +215,7 @@ type summary struct {
 	URL              string            `json:"url"`
 	URLCount         int               `json:"url_count"`
 	Concurrency      int               `json:"concurrency"`
+	Rate             float64           `json:"rate,omitempty"`
 	Requests         int64             `json:"requests"`
 	Successes        int64             `json:"successes"`
 	Failures         int64             `json:"failures"`
@@ -214,7 +247,7 @@ func (r *runner) summarize(elapsed time.Duration) *summary {
 	cfg := r.cfg
 	s := &summary{
 		Label: cfg.label, Method: cfg.method, URL: cfg.urls[0], URLCount: len(cfg.urls),
-		Concurrency: cfg.concurrency, WarmupRequests: r.warmup.Load(), BytesRead: r.bytes.Load(),
+		Concurrency: cfg.concurrency, Rate: cfg.rate, WarmupRequests: r.warmup.Load(), BytesRead: r.bytes.Load(),
 		StatusCodes: map[int]int64{}, FailedByStatus: map[int]int64{}, FailedByError: r.errs,
 		ErrorExamples: r.errExamples, ElapsedSeconds: elapsed.Seconds(), Expect: cfg.expectText,
 	}
@@ -258,6 +291,9 @@ func (s *summary) writeText(w io.Writer) {
 	fmt.Fprintf(w, "target:       %s %s\n", s.Method, target)
 	fmt.Fprintf(w, "requests:     %d in %.3fs with %d workers (%d warmup requests excluded)\n",
 		s.Requests, s.ElapsedSeconds, s.Concurrency, s.WarmupRequests)
+	if s.Rate > 0 {
+		fmt.Fprintf(w, "open loop:    %.1f req/s scheduled; latency counts from each request's scheduled start\n", s.Rate)
+	}
 	fmt.Fprintf(w, "throughput:   %.1f req/s, %.1f successes/s\n", s.RequestsPerSec, s.SuccessesPerSec)
 	fmt.Fprintf(w, "successes:    %d (expect %s)\n", s.Successes, s.Expect)
 	fmt.Fprintf(w, "failures:     %d\n", s.Failures)

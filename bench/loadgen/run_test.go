@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 func mustConfig(t *testing.T, args ...string) *config {
@@ -316,5 +317,36 @@ func TestRunMainOutput(t *testing.T) {
 	}
 	if !strings.Contains(errOut.String(), "is not loopback") {
 		t.Errorf("stderr %q does not explain the refusal", errOut.String())
+	}
+}
+
+// In open loop the requests are sent on schedule whatever the server does, and a slow server's backlog shows
+// in the latency instead of lowering the request rate (closed loop would send one request per answer).
+func TestRunOpenLoopKeepsTheScheduleAndCountsQueueing(t *testing.T) {
+	var mu sync.Mutex
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock() // one request at a time, 20 ms each: at most 50/s
+		defer mu.Unlock()
+		time.Sleep(20 * time.Millisecond)
+	}))
+	defer slow.Close()
+	fast := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer fast.Close()
+
+	s := run(context.Background(), mustConfig(t, "-url", fast.URL, "-rate", "200", "-d", "500ms", "-c", "4"))
+	if s.Requests < 95 || s.Requests > 101 {
+		t.Fatalf("fast server, 200/s for 0.5 s: %d requests, want 100", s.Requests)
+	}
+	if s.Latency.P99 > 50 {
+		t.Fatalf("fast server: p99 %.1f ms", s.Latency.P99)
+	}
+
+	s = run(context.Background(), mustConfig(t, "-url", slow.URL, "-rate", "200", "-d", "500ms", "-c", "50"))
+	if s.Requests < 95 || s.Requests > 101 {
+		t.Fatalf("slow server, 200/s for 0.5 s: %d requests, want all 100 scheduled", s.Requests)
+	}
+	// The last request was due at 0.5 s and served after the 99 before it (20 ms each): ~1.5 s late.
+	if s.Latency.Max < 1000 {
+		t.Fatalf("slow server: max latency %.0f ms, want the backlog (>1 s)", s.Latency.Max)
 	}
 }
