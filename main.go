@@ -7,13 +7,15 @@ import (
 
 	"github.com/playgram/playgram/boot"
 	"github.com/playgram/playgram/commands"
+	"github.com/playgram/playgram/internal/stmtcache"
 	"github.com/playgram/playgram/platform"
 	"github.com/pocketbase/pocketbase"
 	"github.com/pocketbase/pocketbase/plugins/migratecmd"
 )
 
 func main() {
-	app := pocketbase.New()
+	// Every connection keeps its prepared statements (internal/stmtcache); otherwise PocketBase's defaults.
+	app := pocketbase.NewWithConfig(pocketbase.Config{DBConnect: stmtcache.Connect})
 	cfg, err := platform.ConfigFromEnv()
 	if err != nil {
 		log.Fatal(err)

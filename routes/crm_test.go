@@ -869,12 +869,22 @@ func TestDailyJobSnapshotsAndDecay(t *testing.T) {
 		t.Fatalf("decayed score %v, want 2", got)
 	}
 	// Deleting the contact takes its counters, snapshots and search rows with it.
+	var rid int64
+	if err := env.app.DB().NewQuery("SELECT rid FROM contacts_fts_map WHERE contact = {:c}").Bind(dbx.Params{"c": c.Id}).Row(&rid); err != nil {
+		t.Fatal(err)
+	}
 	if err := env.app.Delete(env.contact("808")); err != nil {
 		t.Fatal(err)
 	}
-	for _, table := range []string{"interactions", "contact_snapshots", "contact_attrs", "contacts_fts_map"} {
+	for _, table := range []string{"interactions", "contact_snapshots", "contacts_fts_map"} {
 		var n int
 		if err := env.app.DB().NewQuery("SELECT COUNT(*) FROM " + table + " WHERE contact = {:c}").Bind(dbx.Params{"c": c.Id}).Row(&n); err != nil || n != 0 {
+			t.Fatalf("%s keeps %d rows of the deleted contact (%v)", table, n, err)
+		}
+	}
+	for _, table := range []string{"contacts_fts", "contacts_attrs_fts"} {
+		var n int
+		if err := env.app.DB().NewQuery("SELECT COUNT(*) FROM " + table + " WHERE rowid = {:rid}").Bind(dbx.Params{"rid": rid}).Row(&n); err != nil || n != 0 {
 			t.Fatalf("%s keeps %d rows of the deleted contact (%v)", table, n, err)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/playgram/playgram/boot"
 	"github.com/playgram/playgram/collections"
+	"github.com/playgram/playgram/internal/stmtcache"
 	"github.com/playgram/playgram/platform"
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
@@ -43,7 +44,7 @@ func template() (string, error) {
 			return
 		}
 		defer os.RemoveAll(empty)
-		app, err := tests.NewTestApp(empty) // runs PocketBase's and Playgram's migrations
+		app, err := newTestApp(empty) // runs PocketBase's and Playgram's migrations
 		if err != nil {
 			templateErr = err
 			return
@@ -83,7 +84,7 @@ func NewAppWith(t testing.TB, cfg platform.Config) *tests.TestApp {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := tests.NewTestApp(dir)
+	app, err := newTestApp(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +101,7 @@ func NewAppE() (*tests.TestApp, *platform.Services, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	app, err := tests.NewTestApp(dir)
+	app, err := newTestApp(dir)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -207,4 +208,9 @@ func QueryPlan(t testing.TB, app core.App, sql string, params dbx.Params) string
 		details[i] = p.Detail
 	}
 	return strings.Join(details, "; ")
+}
+
+// newTestApp is tests.NewTestApp on the server's database driver (internal/stmtcache).
+func newTestApp(dir string) (*tests.TestApp, error) {
+	return tests.NewTestAppWithConfig(core.BaseAppConfig{DataDir: dir, EncryptionEnv: "pb_test_env", DBConnect: stmtcache.Connect})
 }

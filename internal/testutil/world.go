@@ -66,7 +66,7 @@ func NewWorldAppWith(t testing.TB, cfg platform.Config) *tests.TestApp {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := tests.NewTestApp(dir)
+	app, err := newTestApp(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
