@@ -141,7 +141,10 @@ PY
         -body-template '{"subscriber_id":"7{{i}}","text":"qual o preço?"}'
       # then open loop: BENCH_RATE DMs per second (default 1,000) on schedule, latency from each one's due time
       load "crm-messages-rate${BENCH_RATE:-1000}" -rate "${BENCH_RATE:-1000}" -url "$BASE/api/v1/manychat/messages" -H "Authorization: Bearer $KEY" \
-        -H 'Content-Type: application/json' -body-template '{"subscriber_id":"8{{i}}","text":"qual o preço?"}' ;;
+        -H 'Content-Type: application/json' -body-template '{"subscriber_id":"8{{i}}","text":"qual o preço?"}'
+      # and the usual case, DMs from known contacts: 2,000 subscribers, all created during the warmup
+      load "crm-messages-known-rate${BENCH_RATE:-1000}" -rate "${BENCH_RATE:-1000}" -url "$BASE/api/v1/manychat/messages" -H "Authorization: Bearer $KEY" \
+        -H 'Content-Type: application/json' -body-template '{"subscriber_id":"9{{i%2000}}","text":"qual o preço?"}' ;;
     events) # batches of 1,000 events through the ingest route; events/s = req/s × 1000
       python3 -c 'import json; print(json.dumps({"events": [{"type": "purchase", "subscriber_id": str(1000 + i % 200), "data": {"value": i % 90 + 10, "currency": "EUR", "campaign": "c%d" % (i % 5)}} for i in range(1000)]}))' >"$OUT/events-batch.json"
       load events-batch-1000 -url "$BASE/api/v1/events" -method POST -body-file "$OUT/events-batch.json" -H "Authorization: Bearer $EKEY" -H "Content-Type: application/json" ;;

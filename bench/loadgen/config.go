@@ -59,7 +59,7 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	fs.Var(&headers, "H", "request header 'Name: value' (repeatable)")
 	fs.StringVar(&body, "body", "", "request body")
 	fs.StringVar(&bodyFile, "body-file", "", "file whose content is the request body")
-	fs.StringVar(&bodyTemplate, "body-template", "", "request body where {{i}} becomes the request counter and {{rand}} a random hex string")
+	fs.StringVar(&bodyTemplate, "body-template", "", "request body where {{i}} becomes the request counter, {{i%N}} the counter modulo N and {{rand}} a random hex string")
 	fs.IntVar(&cfg.concurrency, "c", 10, "concurrent workers (connections)")
 	fs.Float64Var(&cfg.rate, "rate", 0, "open loop: start requests at this many per second in total, latency counted from each one's scheduled start (0: closed loop, each worker sends as soon as its last answer arrives)")
 	fs.Int64Var(&cfg.n, "n", 0, "total measured requests (exclusive with -d)")

@@ -135,3 +135,21 @@ func TestBodyTemplateRender(t *testing.T) {
 		t.Fatalf("plain template: %v %q", err, plain.render(1, "r"))
 	}
 }
+
+func TestBodyTemplateModulo(t *testing.T) {
+	t.Parallel()
+	tmpl, err := parseBodyTemplate(`{"subscriber":"7{{i%1000}}","n":{{i}}}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range map[int64]string{0: `{"subscriber":"70","n":0}`, 999: `{"subscriber":"7999","n":999}`, 2345: `{"subscriber":"7345","n":2345}`} {
+		if got := string(tmpl.render(i, "r")); got != want {
+			t.Errorf("render(%d) = %s, want %s", i, got, want)
+		}
+	}
+	for _, bad := range []string{"{{i%0}}", "{{i%}}", "{{i%x}}", "{{i%-3}}"} {
+		if _, err := parseBodyTemplate(bad); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
+}

@@ -14,12 +14,14 @@ type bodyTemplate struct {
 
 type templatePart struct {
 	lit  string
-	kind int // partLit, partIndex or partRand
+	kind int   // partLit, partIndex, partMod or partRand
+	mod  int64 // partMod: {{i%N}} is i modulo N
 }
 
 const (
 	partLit = iota
 	partIndex
+	partMod
 	partRand
 )
 
@@ -37,19 +39,25 @@ func parseBodyTemplate(s string) (*bodyTemplate, error) {
 			return nil, fmt.Errorf("unterminated {{ at byte %d", open)
 		}
 		end += open
-		var kind int
-		switch name := s[open+2 : end]; name {
-		case "i":
-			kind = partIndex
-		case "rand":
-			kind = partRand
+		part := templatePart{}
+		switch name := s[open+2 : end]; {
+		case name == "i":
+			part.kind = partIndex
+		case name == "rand":
+			part.kind = partRand
+		case strings.HasPrefix(name, "i%"):
+			n, err := strconv.ParseInt(name[2:], 10, 64)
+			if err != nil || n < 1 {
+				return nil, fmt.Errorf("placeholder {{%s}} at byte %d: want {{i%%N}} with N a positive integer", name, open)
+			}
+			part.kind, part.mod = partMod, n
 		default:
-			return nil, fmt.Errorf("unknown placeholder {{%s}} at byte %d (want {{i}} or {{rand}})", name, open)
+			return nil, fmt.Errorf("unknown placeholder {{%s}} at byte %d (want {{i}}, {{i%%N}} or {{rand}})", name, open)
 		}
 		if open > pos {
 			t.parts = append(t.parts, templatePart{lit: s[pos:open]})
 		}
-		t.parts = append(t.parts, templatePart{kind: kind})
+		t.parts = append(t.parts, part)
 		pos = end + 2
 	}
 	if pos < len(s) {
@@ -68,6 +76,8 @@ func (t *bodyTemplate) render(i int64, rnd string) []byte {
 			b = append(b, p.lit...)
 		case partIndex:
 			b = strconv.AppendInt(b, i, 10)
+		case partMod:
+			b = strconv.AppendInt(b, i%p.mod, 10)
 		case partRand:
 			b = append(b, rnd...)
 		}
