@@ -44,6 +44,10 @@ type Options struct {
 	DispatchBatch int
 	// PollInterval is how often idle loops look for work written by another process (default 1 s).
 	PollInterval time.Duration
+	// DispatchEvery is the least time between two fan-outs started by wake-ups (default 20 ms): every commit
+	// that records events wakes the dispatcher, and under load one fan-out transaction then takes the events
+	// of many commits instead of each commit paying for its own.
+	DispatchEvery time.Duration
 	// RescanInterval is how often the delivery loop re-reads which endpoints have pending deliveries, and
 	// recovers expired leases (default 10 s).
 	RescanInterval time.Duration
@@ -75,6 +79,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.PollInterval <= 0 {
 		o.PollInterval = time.Second
+	}
+	if o.DispatchEvery <= 0 {
+		o.DispatchEvery = 20 * time.Millisecond
 	}
 	if o.RescanInterval <= 0 {
 		o.RescanInterval = 10 * time.Second
@@ -271,6 +278,7 @@ func (e *Engine) dispatchLoop() {
 			return
 		default:
 		}
+		started := time.Now()
 		n, tasks, err := e.dispatch(true)
 		e.spawn(tasks)
 		if err != nil {
@@ -284,6 +292,15 @@ func (e *Engine) dispatchLoop() {
 		case <-e.stopping:
 			return
 		case <-e.wakeDispatch:
+			timer.Stop()
+			if wait := time.Until(started.Add(e.opts.DispatchEvery)); wait > 0 {
+				timer.Reset(wait)
+				select {
+				case <-e.stopping:
+					return
+				case <-timer.C:
+				}
+			}
 		case <-timer.C:
 		}
 	}
