@@ -3,6 +3,7 @@ package analytics
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"github.com/playgram/playgram/platform"
 	"slices"
 	"strconv"
@@ -67,8 +68,8 @@ type rollupKey struct {
 	day              ia.Day
 }
 
-// RunRollup folds every event past the watermark into the rollup, rebuilding workspaces whose zone changed.
-// It returns how many events it read.
+// RunRollup folds every event past the watermark into the rollup, rebuilding workspaces whose zone changed,
+// and then brings the event segments up to date (BuildSegments). It returns how many events it folded.
 func RunRollup(ctx context.Context, app core.App) (int, error) {
 	total := 0
 	// Workspaces whose zone changed are rebuilt from scratch.
@@ -145,6 +146,11 @@ func RunRollup(ctx context.Context, app core.App) (int, error) {
 	}
 	if total >= analyzeAfter {
 		Analyze(app)
+	}
+	if ctx.Err() == nil {
+		if _, err := BuildSegments(ctx, app); err != nil {
+			return total, fmt.Errorf("building analytics segments: %w", err)
+		}
 	}
 	return total, nil
 }
@@ -255,9 +261,15 @@ func Analyze(app core.App) {
 }
 
 // contactDays calls fn for every (contact, local day) with an event of types in [lo, hi) (unix ms), from the
-// rollup plus the events past its watermark, or from the events alone when the rollup is not in loc's zone.
-// A pair may be reported more than once.
+// event segments plus the events past their watermark, else from the rollup plus the events past its
+// watermark, or from the events alone when the rollup is not in loc's zone. A pair may be reported more than
+// once.
 func contactDays(app core.App, workspace string, types []string, lo, hi int64, loc *time.Location, fn func(string, ia.Day)) error {
+	if wm, ok := segmentsFresh(app); ok {
+		// Segments hold every event (the rollup one row per contact and local day), but decoding an event costs
+		// a few tens of nanoseconds against a microsecond per rollup row, and they do not depend on the zone.
+		return segmentContactDays(app, workspace, types, lo, hi, loc, wm, fn)
+	}
 	params := dbx.Params{"ws": workspace, "lo": lo, "hi": hi}
 	typeIn := inList("t", types, params)
 	var contact string
