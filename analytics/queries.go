@@ -62,11 +62,11 @@ type fev struct {
 	ia.FunnelEvent
 }
 
-// Funnel loads the step events of every contact that has a step-1 event (type by type, from the event segments
-// plus the events past their watermark, or, for types whose steps filter on data or break down by it, through
-// the covering (workspace, type, ts, contact, data) index), sorts each contact's events and walks them; strict
-// funnels also load the other types' events, since any event in between breaks a strict funnel. Outside a
-// transaction the reads are split by time over one connection per core.
+// Funnel loads the step events of every contact that has a step-1 event (type by type: from the event
+// segments when no step needs a data field, else through the covering (workspace, type, ts, contact, data)
+// index), sorts each contact's events and walks them; strict funnels also load the other types' events, since
+// any event in between breaks a strict funnel. Outside a transaction the reads (and, from segments, the walks)
+// are split over one connection per core.
 func Funnel(app core.App, workspace string, q FunnelQuery) (*FunnelResult, error) {
 	from, to := q.From.UnixMilli(), q.To.UnixMilli()
 	win := q.Window.Milliseconds()
@@ -139,30 +139,35 @@ func Funnel(app core.App, workspace string, q FunnelQuery) (*FunnelResult, error
 	// gives the same answer in any order of such ties (a next step must be strictly later, and tied entries
 	// walk alike), so it does not read rowids.
 	order := q.Order != ia.Sequential || q.Breakdown != ""
-	// Types whose steps need no data field (no filter, no breakdown) are read from the event segments up to
-	// their watermark, plus one scan of the events past it; the others, and every type while a bulk load lies
-	// past the watermark, from the rows.
-	wm, segs := segmentsFresh(app)
 	var tasks []funnelTask
-	tail := funnelTask{tail: map[string]funnelTask{}}
 	for n, t := range loadTypes { // loadTypes[0] is step 1's
 		hi := to + win
 		if q.Order != ia.Strict && onlyFirst(q.Steps, t) {
 			hi = to
 		}
-		seg := segs && len(fieldsOf[t]) == 0
-		if seg {
-			tail.tail[t] = funnelTask{typ: t, lo: from, hi: hi + 1, first: n == 0}
-		}
 		// [from, hi] in workers slices of time, so each worker reads a share of every type.
 		span := (hi - from + 1 + int64(workers) - 1) / int64(workers)
 		for lo := from; lo <= hi; lo += span {
-			tasks = append(tasks, funnelTask{typ: t, lo: lo, hi: min(lo+span, hi+1), fields: fieldsOf[t], first: n == 0, order: order, seg: seg, wm: wm})
+			tasks = append(tasks, funnelTask{typ: t, lo: lo, hi: min(lo+span, hi+1), fields: fieldsOf[t], first: n == 0, order: order})
 		}
 	}
-	if len(tail.tail) > 0 {
-		tail.wm = wm
-		tasks = append(tasks, tail)
+	// Without data fields (no filter, no breakdown) the step events come from the event segments and the
+	// events past their watermark, unless a bulk load the job has not reached lies past it. A funnel that needs
+	// data reads every type from the rows (segments carry no data).
+	needsData := false
+	for _, f := range fieldsOf {
+		needsData = needsData || len(f) > 0
+	}
+	if wm, ok := segmentsFresh(app); ok && !needsData {
+		masks := map[string]uint32{}
+		for _, t := range loadTypes {
+			masks[t], _ = mask(t, nil, nil)
+		}
+		total, err := segmentFunnel(app, workspace, tasks, spec, masks, wm, workers)
+		if err != nil {
+			return nil, err
+		}
+		return funnelResult(q, total, nil), nil
 	}
 	parts := make([]*funnelPart, workers)
 	errs := make([]error, workers)
@@ -235,6 +240,11 @@ func Funnel(app core.App, workspace string, q FunnelQuery) (*FunnelResult, error
 			g.Add(w)
 		}
 	}
+	return funnelResult(q, total, groups), nil
+}
+
+// funnelResult shapes a funnel's tallies, overall and per breakdown value.
+func funnelResult(q FunnelQuery, total *ia.Tally, groups map[string]*ia.Tally) *FunnelResult {
 	res := &FunnelResult{}
 	for k, r := range total.Results() {
 		res.Steps = append(res.Steps, FunnelStepResult{Type: q.Steps[k].Type, StepResult: r})
@@ -252,21 +262,17 @@ func Funnel(app core.App, workspace string, q FunnelQuery) (*FunnelResult, error
 			return a.Value < b.Value
 		})
 	}
-	return res, nil
+	return res
 }
 
 // funnelTask is one read of a funnel: the events of one type in [lo, hi) with the data fields its steps need.
-// first marks the step-1 type, whose contacts start streams. A seg task reads the type's segments up to the
-// watermark wm; the tail task reads the events past wm of every seg type (tail: per type, its whole range).
+// first marks the step-1 type, whose contacts start streams.
 type funnelTask struct {
 	typ    string
 	lo, hi int64
 	fields []string
 	first  bool
 	order  bool // read rowids to order events at the same time
-	seg    bool
-	wm     int64
-	tail   map[string]funnelTask
 }
 
 // funnelPart is what one worker read: per contact (in the order first seen), its events and whether it had a
@@ -276,58 +282,17 @@ type funnelPart struct {
 	contacts []string
 	starts   []bool
 	evs      [][]fev
-	segs     segmentReader
-	local    []int32 // the current segment's contacts' indexes in the part (-1: not looked up yet)
-}
-
-// index is the part's index of contact, added if new (the string is copied only then).
-func (p *funnelPart) index(contact []byte) int32 {
-	if i, ok := p.ids[string(contact)]; ok {
-		return i
-	}
-	return p.add(string(contact))
-}
-
-// add adds a contact the part does not have yet.
-func (p *funnelPart) add(contact string) int32 {
-	i := int32(len(p.contacts))
-	p.ids[contact] = i
-	p.contacts = append(p.contacts, contact)
-	p.starts = append(p.starts, false)
-	p.evs = append(p.evs, nil)
-	return i
 }
 
 // load reads one task's rows into p, below database/sql's row layer outside transactions (see eachValue); a
 // contact's string is kept once per part.
 func (p *funnelPart) load(app core.App, workspace string, t funnelTask, mask func(string, []string, []any) (uint32, string)) error {
-	if t.tail != nil {
-		return p.loadTail(app, workspace, t, mask)
-	}
-	fixed, _ := mask(t.typ, nil, nil) // the steps of every event of the type when no data field matters
-	if t.seg {
-		return p.segs.read(app, workspace, t.typ, t.lo, t.hi, t.wm, func(contacts [][]byte) {
-			p.local = p.local[:0]
-			for range contacts {
-				p.local = append(p.local, -1)
-			}
-		}, func(c int, ts, rowid int64) {
-			i := p.local[c]
-			if i < 0 {
-				i = p.index(p.segs.dec.Contacts()[c])
-				p.local[c] = i
-			}
-			if t.first {
-				p.starts[i] = true
-			}
-			p.evs[i] = append(p.evs[i], fev{rowid, ia.FunnelEvent{TS: ts, Steps: fixed}})
-		})
-	}
 	cols, first := "contact, ts", 2 // first: the column of the first data field
 	if t.order {
 		cols, first = cols+", rowid", 3
 	}
 	vals := make([]any, len(t.fields))
+	fixed, _ := mask(t.typ, nil, nil) // the steps of every event of the type when no data field matters
 	return eachValue(app, "SELECT "+cols+dataCols(t.fields)+" FROM events WHERE workspace = ? AND type = ? AND ts >= ? AND ts < ? AND contact != ''",
 		[]any{workspace, t.typ, t.lo, t.hi}, func(row []driver.Value) error {
 			contact, _ := row[0].(string)
@@ -338,7 +303,11 @@ func (p *funnelPart) load(app core.App, workspace string, t funnelTask, mask fun
 			}
 			i, ok := p.ids[contact]
 			if !ok {
-				i = p.add(contact)
+				i = int32(len(p.contacts))
+				p.ids[contact] = i
+				p.contacts = append(p.contacts, contact)
+				p.starts = append(p.starts, false)
+				p.evs = append(p.evs, nil)
 			}
 			if t.first {
 				p.starts[i] = true
@@ -353,46 +322,6 @@ func (p *funnelPart) load(app core.App, workspace string, t funnelTask, mask fun
 			p.evs[i] = append(p.evs[i], fev{rowid, ia.FunnelEvent{TS: ts, Steps: m, Breakdown: bd}})
 			return nil
 		})
-}
-
-// loadTail reads the events past the segments' watermark of the types read from segments, in one scan of
-// the log's tail.
-func (p *funnelPart) loadTail(app core.App, workspace string, t funnelTask, mask func(string, []string, []any) (uint32, string)) error {
-	types := make([]string, 0, len(t.tail))
-	masks := map[string]uint32{}
-	lo, hi := int64(0), int64(0)
-	for typ, r := range t.tail {
-		if len(types) == 0 {
-			lo, hi = r.lo, r.hi
-		}
-		types = append(types, typ)
-		masks[typ], _ = mask(typ, nil, nil)
-		lo, hi = min(lo, r.lo), max(hi, r.hi)
-	}
-	args := []any{t.wm, workspace, lo, hi}
-	for _, typ := range types {
-		args = append(args, typ)
-	}
-	return eachValue(app, "SELECT type, contact, ts, rowid FROM events NOT INDEXED WHERE rowid > ? AND workspace = ? AND ts >= ? AND ts < ? AND contact != '' AND type IN (?"+
-		strings.Repeat(", ?", len(types)-1)+")", args, func(row []driver.Value) error {
-		typ, _ := row[0].(string)
-		ts, _ := row[2].(int64)
-		r := t.tail[typ]
-		if ts < r.lo || ts >= r.hi {
-			return nil
-		}
-		contact, _ := row[1].(string)
-		rowid, _ := row[3].(int64)
-		i, ok := p.ids[contact]
-		if !ok {
-			i = p.add(contact)
-		}
-		if r.first {
-			p.starts[i] = true
-		}
-		p.evs[i] = append(p.evs[i], fev{rowid, ia.FunnelEvent{TS: ts, Steps: masks[typ]}})
-		return nil
-	})
 }
 
 // chunks splits a set of contacts into sorted lists of at most 500, for IN lists on the (workspace, contact,
@@ -444,10 +373,18 @@ type CohortOut struct {
 	Values []int  `json:"values"`
 }
 
-// Retention finds each contact's first cohort event ever (from the rollup) and the days of its return events.
+// Retention finds each contact's first cohort event ever and the days of its return events: from the event
+// segments, else from the rollup.
 func Retention(app core.App, workspace string, q RetentionQuery, loc *time.Location, now time.Time) ([]CohortOut, error) {
 	spec := ia.RetentionSpec{Period: q.Period, Periods: q.Periods, FromDay: ia.DayOf(q.From.UnixMilli(), loc),
 		ToDay: ia.DayOf(q.To.UnixMilli()-1, loc), Today: ia.DayOf(now.UnixMilli(), loc), Mode: q.Mode}
+	if wm, ok := segmentsFresh(app); ok {
+		cohorts, err := segmentRetention(app, workspace, q, spec, loc, wm)
+		if err != nil {
+			return nil, err
+		}
+		return cohortsOut(cohorts), nil
+	}
 	first := map[string]ia.Day{}
 	err := contactDays(app, workspace, []string{q.CohortEvent}, 0, (spec.ToDay + 1).Start(loc).UnixMilli(), loc, func(c string, d ia.Day) {
 		if f, ok := first[c]; !ok || d < f {
@@ -474,12 +411,16 @@ func Retention(app core.App, workspace string, q RetentionQuery, loc *time.Locat
 			return nil, err
 		}
 	}
+	return cohortsOut(ia.Retention(first, returns, spec)), nil
+}
+
+func cohortsOut(cohorts []ia.Cohort) []CohortOut {
 	out := []CohortOut{}
-	for _, c := range ia.Retention(first, returns, spec) {
+	for _, c := range cohorts {
 		y, m, d := c.Start.Date()
 		out = append(out, CohortOut{Start: time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Format("2006-01-02"), Size: c.Size, Values: c.Values})
 	}
-	return out, nil
+	return out
 }
 
 // Heatmap counts events of types (none: all) in [from, to) per weekday and local hour: whole 15-minute slots

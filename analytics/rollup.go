@@ -261,15 +261,9 @@ func Analyze(app core.App) {
 }
 
 // contactDays calls fn for every (contact, local day) with an event of types in [lo, hi) (unix ms), from the
-// event segments plus the events past their watermark, else from the rollup plus the events past its
-// watermark, or from the events alone when the rollup is not in loc's zone. A pair may be reported more than
-// once.
+// rollup plus the events past its watermark, or from the events alone when the rollup is not in loc's zone.
+// A pair may be reported more than once.
 func contactDays(app core.App, workspace string, types []string, lo, hi int64, loc *time.Location, fn func(string, ia.Day)) error {
-	if wm, ok := segmentsFresh(app); ok {
-		// Segments hold every event (the rollup one row per contact and local day), but decoding an event costs
-		// a few tens of nanoseconds against a microsecond per rollup row, and they do not depend on the zone.
-		return segmentContactDays(app, workspace, types, lo, hi, loc, wm, fn)
-	}
 	params := dbx.Params{"ws": workspace, "lo": lo, "hi": hi}
 	typeIn := inList("t", types, params)
 	var contact string

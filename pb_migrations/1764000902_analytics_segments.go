@@ -6,20 +6,23 @@ import (
 )
 
 // Analytics event segments: per workspace, event type and UTC day (days since 1970-01-01), the day's events
-// with a contact in a compact form (internal/analytics.AppendSegment: a contact table, then contact, time and
-// rowid per event), which funnels and retention decode instead of reading one index row per event. upto is
-// the largest events rowid in the segment, n its number of events. The rollup job keeps them up to its own
-// watermark (analytics_state 'seg_watermark'); like the other analytics_* tables this is a plain SQL table,
-// not a collection, so no API serves it. A rowid table: segments are blobs of kilobytes, too large for a
-// WITHOUT ROWID b-tree.
+// with a contact in a compact form (internal/analytics.AppendSegment: contact number, time and rowid per
+// event), which funnels and retention decode instead of reading one index row per event. upto is the largest
+// events rowid in the segment, n its number of events. analytics_contacts numbers each workspace's contacts
+// densely from 0 for them. The rollup job keeps both up to its own watermark (analytics_state
+// 'seg_watermark'; 'seg_contacts:<workspace>' is the workspace's next contact number). Like the other
+// analytics_* tables these are plain SQL tables, not collections, so no API serves them. Segments are a rowid
+// table: they are blobs of kilobytes, too large for a WITHOUT ROWID b-tree.
 func init() {
 	m.Register(func(app core.App) error {
 		for _, sql := range []string{
 			`CREATE TABLE IF NOT EXISTS analytics_segments (
 				workspace TEXT NOT NULL, type TEXT NOT NULL, day INTEGER NOT NULL, upto INTEGER NOT NULL, n INTEGER NOT NULL,
 				data BLOB NOT NULL, PRIMARY KEY (workspace, type, day))`,
-			// A watermark left by an earlier install of this table would claim segments that are not there.
-			`DELETE FROM analytics_state WHERE key = 'seg_watermark'`,
+			`CREATE TABLE IF NOT EXISTS analytics_contacts (
+				workspace TEXT NOT NULL, contact TEXT NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (workspace, contact)) WITHOUT ROWID`,
+			// State left by an earlier install of these tables would claim segments that are not there.
+			`DELETE FROM analytics_state WHERE key = 'seg_watermark' OR key LIKE 'seg\_contacts:%' ESCAPE '\'`,
 		} {
 			if _, err := app.DB().NewQuery(sql).Execute(); err != nil {
 				return err
@@ -27,7 +30,10 @@ func init() {
 		}
 		return nil
 	}, func(app core.App) error {
-		for _, sql := range []string{`DROP TABLE IF EXISTS analytics_segments`, `DELETE FROM analytics_state WHERE key = 'seg_watermark'`} {
+		for _, sql := range []string{
+			`DROP TABLE IF EXISTS analytics_segments`, `DROP TABLE IF EXISTS analytics_contacts`,
+			`DELETE FROM analytics_state WHERE key = 'seg_watermark' OR key LIKE 'seg\_contacts:%' ESCAPE '\'`,
+		} {
 			if _, err := app.DB().NewQuery(sql).Execute(); err != nil {
 				return err
 			}

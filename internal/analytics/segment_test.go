@@ -2,7 +2,6 @@ package analytics
 
 import (
 	"cmp"
-	"fmt"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -17,7 +16,7 @@ func decodeAll(t testing.TB, d *SegmentDecoder, data []byte) []SegmentEvent {
 	out := []SegmentEvent{}
 	for d.Next() {
 		c, ts, rowid := d.Event()
-		out = append(out, SegmentEvent{Contact: string(d.Contacts()[c]), TS: ts, RowID: rowid})
+		out = append(out, SegmentEvent{Contact: c, TS: ts, RowID: rowid})
 	}
 	if err := d.Err(); err != nil {
 		t.Fatalf("decode: %v", err)
@@ -30,7 +29,7 @@ func TestSegmentRoundTrip(t *testing.T) {
 		rng := rand.New(rand.NewPCG(seed, 1))
 		var evs []SegmentEvent
 		for i := range events {
-			evs = append(evs, SegmentEvent{Contact: fmt.Sprintf("c%09d", rng.IntN(contacts)), TS: 1_700_000_000_000 + rng.Int64N(86_400_000), RowID: int64(i*3 + 1)})
+			evs = append(evs, SegmentEvent{Contact: uint32(rng.IntN(contacts)), TS: 1_700_000_000_000 + rng.Int64N(86_400_000), RowID: int64(i*3 + 1)})
 		}
 		rng.Shuffle(len(evs), func(i, j int) { evs[i], evs[j] = evs[j], evs[i] })
 		return evs
@@ -40,46 +39,28 @@ func TestSegmentRoundTrip(t *testing.T) {
 		in   []SegmentEvent
 	}{
 		{"empty", nil},
-		{"only events without a contact", []SegmentEvent{{"", 5, 1}, {"", 6, 2}}},
-		{"one event", []SegmentEvent{{"abc", 1_764_000_000_123, 42}}},
-		{"ties in time, given out of rowid order", []SegmentEvent{{"b", 100, 9}, {"a", 100, 3}, {"a", 100, 7}, {"c", 99, 20}, {"b", 100, 4}}},
-		{"large rowid gaps both ways", []SegmentEvent{{"x", 1, 1}, {"y", 2, 1 << 40}, {"x", 3, 17}, {"z", 4, 1<<62 + 5}, {"y", 5, 2}}},
-		{"negative and zero times", []SegmentEvent{{"x", -86_400_000, 5}, {"y", 0, 6}, {"x", -1, 7}}},
-		{"contacts without a contact mixed in", []SegmentEvent{{"a", 10, 1}, {"", 11, 2}, {"a", 12, 3}, {"", 10, 4}}},
-		{"odd contact strings", []SegmentEvent{{"ünï ☃", 1, 1}, {string(make([]byte, 300)), 2, 2}, {"a\x00b", 3, 3}}},
+		{"one event", []SegmentEvent{{7, 1_764_000_000_123, 42}}},
+		{"ties in time, given out of rowid order", []SegmentEvent{{2, 100, 9}, {1, 100, 3}, {1, 100, 7}, {3, 99, 20}, {2, 100, 4}}},
+		{"large rowid gaps both ways", []SegmentEvent{{0, 1, 1}, {1, 2, 1 << 40}, {0, 3, 17}, {2, 4, 1<<62 + 5}, {1, 5, 2}}},
+		{"negative and zero times", []SegmentEvent{{0, -86_400_000, 5}, {1, 0, 6}, {0, -1, 7}}},
+		{"the largest contact numbers", []SegmentEvent{{1<<32 - 1, 10, 1}, {0, 11, 2}, {1 << 31, 12, 3}}},
 		{"many contacts", many(20_000, 50_000, 7)},
 		{"few contacts, many events", many(3, 10_000, 8)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			in := slices.Clone(tc.in)
-			data, n := AppendSegment([]byte("prefix"), in)
+			data := AppendSegment([]byte("prefix"), in)
 			if string(data[:6]) != "prefix" {
 				t.Fatal("AppendSegment overwrote dst")
 			}
-			want := []SegmentEvent{}
-			for _, e := range tc.in {
-				if e.Contact != "" {
-					want = append(want, e)
-				}
-			}
+			want := append([]SegmentEvent{}, tc.in...)
 			slices.SortFunc(want, func(a, b SegmentEvent) int { return cmp.Or(cmp.Compare(a.TS, b.TS), cmp.Compare(a.RowID, b.RowID)) })
-			if n != len(want) {
-				t.Fatalf("encoded %d events, want %d", n, len(want))
-			}
 			var d SegmentDecoder
-			if err := d.Reset(data[6:]); err != nil || d.Len() != n {
-				t.Fatalf("Len %d, want %d (%v)", d.Len(), n, err)
+			if err := d.Reset(data[6:]); err != nil || d.Len() != len(want) {
+				t.Fatalf("Len %d, want %d (%v)", d.Len(), len(want), err)
 			}
 			if got := decodeAll(t, &d, data[6:]); !reflect.DeepEqual(got, want) {
 				t.Fatalf("round trip:\ngot  %v\nwant %v", head(got), head(want))
-			}
-			// The contact table holds each contact once.
-			seen := map[string]bool{}
-			for _, c := range d.Contacts() {
-				if seen[string(c)] {
-					t.Fatalf("contact %q twice in the table", c)
-				}
-				seen[string(c)] = true
 			}
 			// A reused decoder gives the same again.
 			if got := decodeAll(t, &d, data[6:]); !reflect.DeepEqual(got, want) {
@@ -93,7 +74,7 @@ func head(evs []SegmentEvent) []SegmentEvent { return evs[:min(len(evs), 8)] }
 
 // Truncated or damaged segments are errors, never panics or wrong events read as right.
 func TestSegmentCorrupt(t *testing.T) {
-	data, _ := AppendSegment(nil, []SegmentEvent{{"alice", 1000, 1}, {"bob", 1500, 2}, {"alice", 2000, 3}})
+	data := AppendSegment(nil, []SegmentEvent{{0, 1000, 1}, {1, 1500, 2}, {0, 2000, 3}})
 	var d SegmentDecoder
 	for cut := 0; cut < len(data); cut++ {
 		err := d.Reset(data[:cut])
@@ -135,9 +116,9 @@ func BenchmarkSegmentDecode(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	evs := make([]SegmentEvent, 10_000)
 	for i := range evs {
-		evs[i] = SegmentEvent{Contact: fmt.Sprintf("cabcd%010d", rng.IntN(5000)), TS: 1_764_000_000_000 + rng.Int64N(86_400_000), RowID: rng.Int64N(10_000_000)}
+		evs[i] = SegmentEvent{Contact: uint32(rng.IntN(500_000)), TS: 1_764_000_000_000 + rng.Int64N(86_400_000), RowID: rng.Int64N(10_000_000)}
 	}
-	data, n := AppendSegment(nil, evs)
+	data, n := AppendSegment(nil, evs), len(evs)
 	var d SegmentDecoder
 	b.ResetTimer()
 	var sum int64
