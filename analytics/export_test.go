@@ -23,5 +23,6 @@ func SegmentsFresh(app core.App) bool { _, ok := segmentsFresh(app); return ok }
 // RebuildSegmentsAhead rebuilds the segments of the events past the segments' watermark without moving it, as
 // a job run that has not finished leaves them.
 func RebuildSegmentsAhead(app core.App) (int, error) {
-	return buildSegments(context.Background(), app, false)
+	run, err := buildSegments(context.Background(), app, false)
+	return run.Segments, err
 }

@@ -158,16 +158,18 @@ func Funnel(app core.App, workspace string, q FunnelQuery) (*FunnelResult, error
 	for _, f := range fieldsOf {
 		needsData = needsData || len(f) > 0
 	}
-	if wm, ok := segmentsFresh(app); ok && !needsData {
-		masks := map[string]uint32{}
-		for _, t := range loadTypes {
-			masks[t], _ = mask(t, nil, nil)
+	if !needsData {
+		if wm, ok := segmentsFresh(app); ok {
+			masks := map[string]uint32{}
+			for _, t := range loadTypes {
+				masks[t], _ = mask(t, nil, nil)
+			}
+			total, err := segmentFunnel(app, workspace, tasks, spec, masks, wm, workers)
+			if err != nil {
+				return nil, err
+			}
+			return funnelResult(q, total, nil), nil
 		}
-		total, err := segmentFunnel(app, workspace, tasks, spec, masks, wm, workers)
-		if err != nil {
-			return nil, err
-		}
-		return funnelResult(q, total, nil), nil
 	}
 	parts := make([]*funnelPart, workers)
 	errs := make([]error, workers)

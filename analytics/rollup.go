@@ -148,8 +148,13 @@ func RunRollup(ctx context.Context, app core.App) (int, error) {
 		Analyze(app)
 	}
 	if ctx.Err() == nil {
-		if _, err := BuildSegments(ctx, app); err != nil {
+		run, err := BuildSegments(ctx, app)
+		if err != nil {
 			return total, fmt.Errorf("building analytics segments: %w", err)
+		}
+		if run.Segments > 0 {
+			app.Logger().Debug("analytics segments rebuilt", "segments", run.Segments, "events", run.Events,
+				"transactions", run.Transactions, "longest", run.Longest.String())
 		}
 	}
 	return total, nil

@@ -85,21 +85,30 @@ type segKey struct {
 	day     int64
 }
 
+// SegmentRun is what one BuildSegments did.
+type SegmentRun struct {
+	Segments     int           // segments rebuilt
+	Events       int           // events in them
+	Transactions int           // write transactions
+	Longest      time.Duration // the longest of them, commit included
+}
+
 // BuildSegments brings the event segments up to the newest event: it finds the keys of the events past
 // seg_watermark (one scan of that tail), rebuilds each of those segments once, in write transactions of
-// bounded size, and then moves the watermark. It returns the number of segments rebuilt. RunRollup calls it.
-func BuildSegments(ctx context.Context, app core.App) (int, error) {
+// bounded size, and then moves the watermark. RunRollup calls it.
+func BuildSegments(ctx context.Context, app core.App) (SegmentRun, error) {
 	return buildSegments(ctx, app, true)
 }
 
-func buildSegments(ctx context.Context, app core.App, advance bool) (int, error) {
+func buildSegments(ctx context.Context, app core.App, advance bool) (SegmentRun, error) {
+	var run SegmentRun
 	wm := segWatermark(app)
 	var top int64
 	if err := app.DB().NewQuery("SELECT coalesce(max(rowid), 0) FROM events").Row(&top); err != nil {
-		return 0, err
+		return run, err
 	}
 	if top <= wm {
-		return 0, nil
+		return run, nil
 	}
 	// The rows up to top do not change (the log is append-only; an erasure fixes the segments it touches
 	// itself), so the keys are read outside the writer.
@@ -116,7 +125,7 @@ func buildSegments(ctx context.Context, app core.App, advance bool) (int, error)
 		return nil
 	})
 	if err != nil {
-		return 0, err
+		return run, err
 	}
 	keys := make([]segKey, 0, len(touched))
 	for k := range touched {
@@ -126,31 +135,35 @@ func buildSegments(ctx context.Context, app core.App, advance bool) (int, error)
 		return cmp.Or(strings.Compare(a.ws, b.ws), strings.Compare(a.typ, b.typ), cmp.Compare(a.day, b.day))
 	})
 	var b segBuilder
-	done := 0
-	for done < len(keys) {
+	for run.Segments < len(keys) {
 		if ctx.Err() != nil {
-			return done, nil // the watermark stays; the next run rebuilds these keys again
+			return run, nil // the watermark stays; the next run rebuilds these keys again
 		}
+		var start time.Time
 		err := platform.WriteTx(app, func(tx core.App) error {
-			start, events := time.Now(), 0
-			for done < len(keys) && (events == 0 || events < segTxEvents && time.Since(start) < segTxTime) {
-				n, err := b.rebuild(tx, keys[done])
+			start = time.Now()
+			events := 0
+			for run.Segments < len(keys) && (events == 0 || events < segTxEvents && time.Since(start) < segTxTime) {
+				n, err := b.rebuild(tx, keys[run.Segments])
 				if err != nil {
 					return err
 				}
 				events += n + 1
-				done++
+				run.Events += n
+				run.Segments++
 			}
 			return nil
 		})
+		run.Transactions++
+		run.Longest = max(run.Longest, time.Since(start))
 		if err != nil {
-			return done, err
+			return run, err
 		}
 	}
 	if !advance {
-		return done, nil
+		return run, nil
 	}
-	return done, platform.WriteTx(app, func(tx core.App) error { return setState(tx, "seg_watermark", strconv.FormatInt(top, 10)) })
+	return run, platform.WriteTx(app, func(tx core.App) error { return setState(tx, "seg_watermark", strconv.FormatInt(top, 10)) })
 }
 
 // segBuilder rebuilds segments, reusing its buffers and the contact numbers it has seen in this run (a number
