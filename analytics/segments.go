@@ -51,10 +51,11 @@ func utcDay(ts int64) int64 {
 var segmentsOn = true
 
 // One rebuild transaction stops after segTxEvents events or segTxTime, so the job holds the single writer for
-// well under half a second at a time (one day's events of one type are always rebuilt together).
+// well under half a second at a time, commit included, even on a loaded machine (one day's events of one type
+// are always rebuilt together; at 10M events in a workspace the largest day of a type has ~10,000).
 const (
-	segTxEvents = 100_000
-	segTxTime   = 250 * time.Millisecond
+	segTxEvents = 60_000
+	segTxTime   = 150 * time.Millisecond
 )
 
 func segWatermark(app core.App) int64 {

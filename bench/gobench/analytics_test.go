@@ -15,6 +15,7 @@ import (
 	"github.com/playgram/playgram/boot"
 	ia "github.com/playgram/playgram/internal/analytics"
 	"github.com/playgram/playgram/internal/testutil"
+	"github.com/playgram/playgram/platform"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tests"
 )
@@ -166,8 +167,11 @@ func analyticsData(b *testing.B, n int, end time.Time) (*tests.TestApp, string) 
 				// code catches up (in this copy: the kept load stays as it was).
 				t0, c0 := time.Now(), cpuTime()
 				if segs := segmentStats(b, app); segs.rows == 0 {
-					// The rollup is done, so the job only builds the segments (RunRollup ends with BuildSegments).
+					// The rollup is done, so the job only builds the segments (RunRollup ends with BuildSegments),
+					// with the server's WAL checkpoint loop running as in production.
+					stop := platform.StartWALCheckpointer(app, 250*time.Millisecond)
 					run, err := analytics.BuildSegments(context.Background(), app)
+					stop()
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -190,7 +194,10 @@ func analyticsData(b *testing.B, n int, end time.Time) (*tests.TestApp, string) 
 	}
 	gen := time.Since(t0)
 	// The job's two parts timed apart: event segments (BuildSegments, which RunRollup ends with), then the
-	// rollup proper (RunRollup, whose segment part then finds nothing new).
+	// rollup proper (RunRollup, whose segment part then finds nothing new), with the server's WAL checkpoint
+	// loop running as in production.
+	stop := platform.StartWALCheckpointer(app, 250*time.Millisecond)
+	defer stop()
 	t0, c0 := time.Now(), cpuTime()
 	run, err := analytics.BuildSegments(context.Background(), app)
 	if err != nil {
@@ -204,6 +211,7 @@ func analyticsData(b *testing.B, n int, end time.Time) (*tests.TestApp, string) 
 	b.Logf("%d events: generated in %v (%.0f/s, indexes and ANALYZE included), segments built in %v (%v CPU; %d write transactions, the longest %v): %s, rolled up in %v",
 		n, gen.Round(time.Millisecond), float64(n)/gen.Seconds(), segWall.Round(time.Millisecond), segCPU.Round(time.Millisecond),
 		run.Transactions, run.Longest.Round(time.Millisecond), segmentStats(b, app), time.Since(t0).Round(time.Millisecond))
+	stop()
 	checkpoint(b, app)
 	keepData(b, app, keep, n, ws)
 	return app, ws
