@@ -68,13 +68,8 @@ func answers(t *testing.T, app core.App, ws string, end time.Time) map[string]an
 // The rollup is an optimisation: every answer must be the same computed from the log alone, from the rollup,
 // from the rollup plus events it has not seen yet, and after a zone change (rebuild).
 func TestRollupAnswersMatchTheLog(t *testing.T) {
-	app := testutil.NewWorldApp(t)
-	defer app.Cleanup()
-	w := testutil.TheWorld(t)
 	end := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC) // covers the end of summer time in Berlin
-	if _, err := analytics.Generate(app, w.Acme, analytics.GenerateOptions{Events: 4000, Days: 90, End: end, Seed: 9}); err != nil {
-		t.Fatal(err)
-	}
+	app, w := generatedApp(t, analytics.GenerateOptions{Events: 4000, Days: 90, End: end, Seed: 9})
 	if _, err := analytics.Generate(app, w.Globex, analytics.GenerateOptions{Events: 500, Days: 90, End: end, Seed: 10}); err != nil {
 		t.Fatal(err)
 	}
@@ -123,13 +118,8 @@ func TestRollupAnswersMatchTheLog(t *testing.T) {
 // Funnel's loader (per-type index reads, step-1 contacts first, whole streams for strict) must give what
 // walking every contact's complete, naively loaded history gives.
 func TestFunnelLoaderMatchesNaiveWalk(t *testing.T) {
-	app := testutil.NewWorldApp(t)
-	defer app.Cleanup()
-	w := testutil.TheWorld(t)
 	end := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
-	if _, err := analytics.Generate(app, w.Acme, analytics.GenerateOptions{Events: 3000, Days: 30, End: end, Seed: 4}); err != nil {
-		t.Fatal(err)
-	}
+	app, w := generatedApp(t, analytics.GenerateOptions{Events: 3000, Days: 30, End: end, Seed: 4})
 	steps := []analytics.FunnelStep{{Type: "qr.scanned"}, {Type: "manychat.message"}, {Type: "qr.scanned"}, {Type: analytics.PurchaseType}}
 	for _, order := range []ia.Order{ia.Sequential, ia.Strict, ia.Any} {
 		q := analytics.FunnelQuery{Steps: steps, From: end.AddDate(0, 0, -20), To: end.AddDate(0, 0, -5), Window: 3 * 24 * time.Hour, Order: order}
@@ -158,6 +148,18 @@ func TestFunnelLoaderMatchesNaiveWalk(t *testing.T) {
 			t.Fatalf("%s: the generated data should reach past step 1: %+v", order, got.Steps)
 		}
 	}
+}
+
+// generatedApp is a World app with events generated into Acme, cleaned up when the test ends.
+func generatedApp(t *testing.T, o analytics.GenerateOptions) (core.App, testutil.World) {
+	t.Helper()
+	app := testutil.NewWorldApp(t)
+	t.Cleanup(app.Cleanup)
+	w := testutil.TheWorld(t)
+	if _, err := analytics.Generate(app, w.Acme, o); err != nil {
+		t.Fatal(err)
+	}
+	return app, w
 }
 
 // naiveFunnel answers a funnel whose steps have no filters by walking every contact's complete history, loaded

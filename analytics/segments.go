@@ -128,11 +128,7 @@ func buildSegments(ctx context.Context, app core.App, advance bool) (SegmentRun,
 	if err != nil {
 		return run, err
 	}
-	keys := make([]segKey, 0, len(touched))
-	for k := range touched {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b segKey) int {
+	keys := sortedKeys(touched, func(a, b segKey) int {
 		return cmp.Or(strings.Compare(a.ws, b.ws), strings.Compare(a.typ, b.typ), cmp.Compare(a.day, b.day))
 	})
 	var b segBuilder

@@ -13,7 +13,6 @@ import (
 	"github.com/playgram/playgram/analytics"
 	"github.com/playgram/playgram/exports"
 	ia "github.com/playgram/playgram/internal/analytics"
-	"github.com/playgram/playgram/internal/testutil"
 	"github.com/playgram/playgram/platform"
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
@@ -117,13 +116,8 @@ func emit(t *testing.T, app core.App, ws, typ, contact string, at time.Time, dat
 // (everything is the tail), from segments alone, from segments plus new events (some backfilled into days
 // that have segments), and with segments rebuilt past their watermark by a job run that has not finished.
 func TestSegmentsAnswerLikeTheRows(t *testing.T) {
-	app := testutil.NewWorldApp(t)
-	defer app.Cleanup()
-	w := testutil.TheWorld(t)
 	end := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
-	if _, err := analytics.Generate(app, w.Acme, analytics.GenerateOptions{Events: 3000, Days: 30, End: end, Seed: 4}); err != nil {
-		t.Fatal(err)
-	}
+	app, w := generatedApp(t, analytics.GenerateOptions{Events: 3000, Days: 30, End: end, Seed: 4})
 	if _, err := analytics.Generate(app, w.Globex, analytics.GenerateOptions{Events: 400, Days: 30, End: end, Seed: 5}); err != nil {
 		t.Fatal(err)
 	}
@@ -216,13 +210,8 @@ func TestSegmentsAnswerLikeTheRows(t *testing.T) {
 // Erasing a contact must take it out of segments and the rollup in the erasing transaction: answers read from
 // them equal the answers read from the anonymised rows.
 func TestErasedContactLeavesSegmentsAndRollup(t *testing.T) {
-	app := testutil.NewWorldApp(t)
-	defer app.Cleanup()
-	w := testutil.TheWorld(t)
 	end := time.Now().UTC().Truncate(24 * time.Hour)
-	if _, err := analytics.Generate(app, w.Acme, analytics.GenerateOptions{Events: 1500, Days: 30, End: end, Seed: 6}); err != nil {
-		t.Fatal(err)
-	}
+	app, w := generatedApp(t, analytics.GenerateOptions{Events: 1500, Days: 30, End: end, Seed: 6})
 	c, err := platform.ResolveContact(app, w.Acme, platform.ContactRef{SubscriberID: "5550001111"}, map[string]any{"name": "Erin Erasable"})
 	if err != nil {
 		t.Fatal(err)

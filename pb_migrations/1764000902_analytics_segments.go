@@ -14,30 +14,17 @@ import (
 // analytics_* tables these are plain SQL tables, not collections, so no API serves them. Segments are a rowid
 // table: they are blobs of kilobytes, too large for a WITHOUT ROWID b-tree.
 func init() {
+	const forgetState = `DELETE FROM analytics_state WHERE key = 'seg_watermark' OR key LIKE 'seg\_contacts:%' ESCAPE '\'`
 	m.Register(func(app core.App) error {
-		for _, sql := range []string{
+		return execAll(app,
 			`CREATE TABLE IF NOT EXISTS analytics_segments (
 				workspace TEXT NOT NULL, type TEXT NOT NULL, day INTEGER NOT NULL, upto INTEGER NOT NULL, n INTEGER NOT NULL,
 				data BLOB NOT NULL, PRIMARY KEY (workspace, type, day))`,
 			`CREATE TABLE IF NOT EXISTS analytics_contacts (
 				workspace TEXT NOT NULL, contact TEXT NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (workspace, contact)) WITHOUT ROWID`,
 			// State left by an earlier install of these tables would claim segments that are not there.
-			`DELETE FROM analytics_state WHERE key = 'seg_watermark' OR key LIKE 'seg\_contacts:%' ESCAPE '\'`,
-		} {
-			if _, err := app.DB().NewQuery(sql).Execute(); err != nil {
-				return err
-			}
-		}
-		return nil
+			forgetState)
 	}, func(app core.App) error {
-		for _, sql := range []string{
-			`DROP TABLE IF EXISTS analytics_segments`, `DROP TABLE IF EXISTS analytics_contacts`,
-			`DELETE FROM analytics_state WHERE key = 'seg_watermark' OR key LIKE 'seg\_contacts:%' ESCAPE '\'`,
-		} {
-			if _, err := app.DB().NewQuery(sql).Execute(); err != nil {
-				return err
-			}
-		}
-		return nil
+		return execAll(app, `DROP TABLE IF EXISTS analytics_segments`, `DROP TABLE IF EXISTS analytics_contacts`, forgetState)
 	})
 }

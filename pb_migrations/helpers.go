@@ -24,3 +24,13 @@ func workspaceField(workspacesID string) *core.RelationField {
 }
 
 func ptrFloat(f float64) *float64 { return &f }
+
+// execAll runs SQL statements in order, stopping at the first error.
+func execAll(app core.App, statements ...string) error {
+	for _, sql := range statements {
+		if _, err := app.DB().NewQuery(sql).Execute(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
