@@ -3,6 +3,7 @@ package analytics
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -345,8 +346,10 @@ func dropFromSegment(tx core.App, k segKey, c uint32) error {
 	params := dbx.Params{"ws": k.ws, "t": k.typ, "d": k.day}
 	var data []byte
 	err := tx.DB().NewQuery("SELECT data FROM analytics_segments WHERE workspace = {:ws} AND type = {:t} AND day = {:d}").Bind(params).Row(&data)
-	if err != nil {
-		return nil // no segment (its events are all past the watermark)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil // no segment yet: its events are all past the watermark
+	} else if err != nil {
+		return err
 	}
 	var d ia.SegmentDecoder
 	var kept []ia.SegmentEvent
