@@ -68,13 +68,8 @@ func answers(t *testing.T, app core.App, ws string, end time.Time) map[string]an
 // The rollup is an optimisation: every answer must be the same computed from the log alone, from the rollup,
 // from the rollup plus events it has not seen yet, and after a zone change (rebuild).
 func TestRollupAnswersMatchTheLog(t *testing.T) {
-	app := testutil.NewWorldApp(t)
-	defer app.Cleanup()
-	w := testutil.TheWorld(t)
 	end := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC) // covers the end of summer time in Berlin
-	if _, err := analytics.Generate(app, w.Acme, analytics.GenerateOptions{Events: 4000, Days: 90, End: end, Seed: 9}); err != nil {
-		t.Fatal(err)
-	}
+	app, w := generatedApp(t, analytics.GenerateOptions{Events: 4000, Days: 90, End: end, Seed: 9})
 	if _, err := analytics.Generate(app, w.Globex, analytics.GenerateOptions{Events: 500, Days: 90, End: end, Seed: 10}); err != nil {
 		t.Fatal(err)
 	}
@@ -123,22 +118,8 @@ func TestRollupAnswersMatchTheLog(t *testing.T) {
 // Funnel's loader (per-type index reads, step-1 contacts first, whole streams for strict) must give what
 // walking every contact's complete, naively loaded history gives.
 func TestFunnelLoaderMatchesNaiveWalk(t *testing.T) {
-	app := testutil.NewWorldApp(t)
-	defer app.Cleanup()
-	w := testutil.TheWorld(t)
 	end := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
-	if _, err := analytics.Generate(app, w.Acme, analytics.GenerateOptions{Events: 3000, Days: 30, End: end, Seed: 4}); err != nil {
-		t.Fatal(err)
-	}
-	var all []struct {
-		Contact string `db:"contact"`
-		Type    string `db:"type"`
-		TS      int64  `db:"ts"`
-	}
-	if err := app.DB().NewQuery("SELECT contact, type, ts FROM events WHERE workspace = {:ws} ORDER BY contact, ts, rowid").
-		Bind(map[string]any{"ws": w.Acme}).All(&all); err != nil {
-		t.Fatal(err)
-	}
+	app, w := generatedApp(t, analytics.GenerateOptions{Events: 3000, Days: 30, End: end, Seed: 4})
 	steps := []analytics.FunnelStep{{Type: "qr.scanned"}, {Type: "manychat.message"}, {Type: "qr.scanned"}, {Type: analytics.PurchaseType}}
 	for _, order := range []ia.Order{ia.Sequential, ia.Strict, ia.Any} {
 		q := analytics.FunnelQuery{Steps: steps, From: end.AddDate(0, 0, -20), To: end.AddDate(0, 0, -5), Window: 3 * 24 * time.Hour, Order: order}
@@ -146,24 +127,7 @@ func TestFunnelLoaderMatchesNaiveWalk(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		spec := ia.FunnelSpec{Steps: len(steps), From: q.From.UnixMilli(), To: q.To.UnixMilli(), Window: q.Window.Milliseconds(), Order: order}
-		tally := ia.NewTally(len(steps))
-		for i := 0; i < len(all); {
-			j := i
-			var evs []ia.FunnelEvent
-			for ; j < len(all) && all[j].Contact == all[i].Contact; j++ {
-				var m uint32
-				for k, s := range steps {
-					if s.Type == all[j].Type {
-						m |= 1 << k
-					}
-				}
-				evs = append(evs, ia.FunnelEvent{TS: all[j].TS, Steps: m})
-			}
-			tally.Add(ia.WalkContact(evs, spec))
-			i = j
-		}
-		want := tally.Results()
+		want := naiveFunnel(t, app, w.Acme, q)
 		for k := range want {
 			if got.Steps[k].StepResult.Count != want[k].Count || !reflect.DeepEqual(got.Steps[k].MedianSeconds, want[k].MedianSeconds) {
 				t.Fatalf("%s step %d: loader %+v, naive %+v", order, k+1, got.Steps[k].StepResult, want[k])
@@ -184,4 +148,49 @@ func TestFunnelLoaderMatchesNaiveWalk(t *testing.T) {
 			t.Fatalf("%s: the generated data should reach past step 1: %+v", order, got.Steps)
 		}
 	}
+}
+
+// generatedApp is a World app with events generated into Acme, cleaned up when the test ends.
+func generatedApp(t *testing.T, o analytics.GenerateOptions) (core.App, testutil.World) {
+	t.Helper()
+	app := testutil.NewWorldApp(t)
+	t.Cleanup(app.Cleanup)
+	w := testutil.TheWorld(t)
+	if _, err := analytics.Generate(app, w.Acme, o); err != nil {
+		t.Fatal(err)
+	}
+	return app, w
+}
+
+// naiveFunnel answers a funnel whose steps have no filters by walking every contact's complete history, loaded
+// in one query.
+func naiveFunnel(t *testing.T, app core.App, ws string, q analytics.FunnelQuery) []ia.StepResult {
+	t.Helper()
+	var all []struct {
+		Contact string `db:"contact"`
+		Type    string `db:"type"`
+		TS      int64  `db:"ts"`
+	}
+	if err := app.DB().NewQuery("SELECT contact, type, ts FROM events WHERE workspace = {:ws} AND contact != '' ORDER BY contact, ts, rowid").
+		Bind(map[string]any{"ws": ws}).All(&all); err != nil {
+		t.Fatal(err)
+	}
+	spec := ia.FunnelSpec{Steps: len(q.Steps), From: q.From.UnixMilli(), To: q.To.UnixMilli(), Window: q.Window.Milliseconds(), Order: q.Order}
+	tally := ia.NewTally(len(q.Steps))
+	for i := 0; i < len(all); {
+		j := i
+		var evs []ia.FunnelEvent
+		for ; j < len(all) && all[j].Contact == all[i].Contact; j++ {
+			var m uint32
+			for k, s := range q.Steps {
+				if s.Type == all[j].Type {
+					m |= 1 << k
+				}
+			}
+			evs = append(evs, ia.FunnelEvent{TS: all[j].TS, Steps: m})
+		}
+		tally.Add(ia.WalkContact(evs, spec))
+		i = j
+	}
+	return tally.Results()
 }

@@ -62,10 +62,11 @@ type fev struct {
 	ia.FunnelEvent
 }
 
-// Funnel loads the step events of every contact that has a step-1 event (type by type, through the covering
-// (workspace, type, ts, contact, data) index), sorts each contact's events and walks them; strict funnels also
-// load the other types' events, since any event in between breaks a strict funnel. Outside a transaction the
-// reads are split by time over one connection per core.
+// Funnel loads the step events of every contact that has a step-1 event (type by type: from the event
+// segments when no step needs a data field, else through the covering (workspace, type, ts, contact, data)
+// index), sorts each contact's events and walks them; strict funnels also load the other types' events, since
+// any event in between breaks a strict funnel. Outside a transaction the reads (and, from segments, the walks)
+// are split over one connection per core.
 func Funnel(app core.App, workspace string, q FunnelQuery) (*FunnelResult, error) {
 	from, to := q.From.UnixMilli(), q.To.UnixMilli()
 	win := q.Window.Milliseconds()
@@ -150,6 +151,26 @@ func Funnel(app core.App, workspace string, q FunnelQuery) (*FunnelResult, error
 			tasks = append(tasks, funnelTask{typ: t, lo: lo, hi: min(lo+span, hi+1), fields: fieldsOf[t], first: n == 0, order: order})
 		}
 	}
+	// Without data fields (no filter, no breakdown) the step events come from the event segments and the
+	// events past their watermark, unless a bulk load the job has not reached lies past it. A funnel that needs
+	// data reads every type from the rows (segments carry no data).
+	needsData := false
+	for _, f := range fieldsOf {
+		needsData = needsData || len(f) > 0
+	}
+	if !needsData {
+		if wm, ok := segmentsFresh(app); ok {
+			masks := map[string]uint32{}
+			for _, t := range loadTypes {
+				masks[t], _ = mask(t, nil, nil)
+			}
+			total, err := segmentFunnel(app, workspace, tasks, spec, masks, wm, workers)
+			if err != nil {
+				return nil, err
+			}
+			return funnelResult(q, total, nil), nil
+		}
+	}
 	parts := make([]*funnelPart, workers)
 	errs := make([]error, workers)
 	next := make(chan funnelTask, len(tasks))
@@ -221,6 +242,11 @@ func Funnel(app core.App, workspace string, q FunnelQuery) (*FunnelResult, error
 			g.Add(w)
 		}
 	}
+	return funnelResult(q, total, groups), nil
+}
+
+// funnelResult shapes a funnel's tallies, overall and per breakdown value.
+func funnelResult(q FunnelQuery, total *ia.Tally, groups map[string]*ia.Tally) *FunnelResult {
 	res := &FunnelResult{}
 	for k, r := range total.Results() {
 		res.Steps = append(res.Steps, FunnelStepResult{Type: q.Steps[k].Type, StepResult: r})
@@ -238,7 +264,7 @@ func Funnel(app core.App, workspace string, q FunnelQuery) (*FunnelResult, error
 			return a.Value < b.Value
 		})
 	}
-	return res, nil
+	return res
 }
 
 // funnelTask is one read of a funnel: the events of one type in [lo, hi) with the data fields its steps need.
@@ -349,10 +375,18 @@ type CohortOut struct {
 	Values []int  `json:"values"`
 }
 
-// Retention finds each contact's first cohort event ever (from the rollup) and the days of its return events.
+// Retention finds each contact's first cohort event ever and the days of its return events: from the event
+// segments, else from the rollup.
 func Retention(app core.App, workspace string, q RetentionQuery, loc *time.Location, now time.Time) ([]CohortOut, error) {
 	spec := ia.RetentionSpec{Period: q.Period, Periods: q.Periods, FromDay: ia.DayOf(q.From.UnixMilli(), loc),
 		ToDay: ia.DayOf(q.To.UnixMilli()-1, loc), Today: ia.DayOf(now.UnixMilli(), loc), Mode: q.Mode}
+	if wm, ok := segmentsFresh(app); ok {
+		cohorts, err := segmentRetention(app, workspace, q, spec, loc, wm)
+		if err != nil {
+			return nil, err
+		}
+		return cohortsOut(cohorts), nil
+	}
 	first := map[string]ia.Day{}
 	err := contactDays(app, workspace, []string{q.CohortEvent}, 0, (spec.ToDay + 1).Start(loc).UnixMilli(), loc, func(c string, d ia.Day) {
 		if f, ok := first[c]; !ok || d < f {
@@ -379,12 +413,16 @@ func Retention(app core.App, workspace string, q RetentionQuery, loc *time.Locat
 			return nil, err
 		}
 	}
+	return cohortsOut(ia.Retention(first, returns, spec)), nil
+}
+
+func cohortsOut(cohorts []ia.Cohort) []CohortOut {
 	out := []CohortOut{}
-	for _, c := range ia.Retention(first, returns, spec) {
+	for _, c := range cohorts {
 		y, m, d := c.Start.Date()
 		out = append(out, CohortOut{Start: time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Format("2006-01-02"), Size: c.Size, Values: c.Values})
 	}
-	return out, nil
+	return out
 }
 
 // Heatmap counts events of types (none: all) in [from, to) per weekday and local hour: whole 15-minute slots

@@ -3,6 +3,7 @@ package analytics
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"github.com/playgram/playgram/platform"
 	"slices"
 	"strconv"
@@ -67,8 +68,8 @@ type rollupKey struct {
 	day              ia.Day
 }
 
-// RunRollup folds every event past the watermark into the rollup, rebuilding workspaces whose zone changed.
-// It returns how many events it read.
+// RunRollup folds every event past the watermark into the rollup, rebuilding workspaces whose zone changed,
+// and then brings the event segments up to date (BuildSegments). It returns how many events it folded.
 func RunRollup(ctx context.Context, app core.App) (int, error) {
 	total := 0
 	// Workspaces whose zone changed are rebuilt from scratch.
@@ -146,6 +147,16 @@ func RunRollup(ctx context.Context, app core.App) (int, error) {
 	if total >= analyzeAfter {
 		Analyze(app)
 	}
+	if ctx.Err() == nil {
+		run, err := BuildSegments(ctx, app)
+		if err != nil {
+			return total, fmt.Errorf("building analytics segments: %w", err)
+		}
+		if run.Segments > 0 {
+			app.Logger().Debug("analytics segments rebuilt", "segments", run.Segments, "events", run.Events,
+				"transactions", run.Transactions, "longest", run.Longest.String())
+		}
+	}
 	return total, nil
 }
 
@@ -180,11 +191,7 @@ func fold(tx core.App, where string, params dbx.Params, locOf func(string) *time
 		return n, err
 	}
 	// Rows are written in key order (sequential B-tree inserts) with multi-row statements.
-	daily := make([]rollupKey, 0, len(agg))
-	for k := range agg {
-		daily = append(daily, k)
-	}
-	slices.SortFunc(daily, func(a, b rollupKey) int {
+	daily := sortedKeys(agg, func(a, b rollupKey) int {
 		return cmp.Or(strings.Compare(a.ws, b.ws), strings.Compare(a.typ, b.typ), cmp.Compare(a.day, b.day), strings.Compare(a.contact, b.contact))
 	})
 	rows := make([][]any, 0, len(daily))
@@ -207,11 +214,7 @@ func fold(tx core.App, where string, params dbx.Params, locOf func(string) *time
 			periods[periodKey{k.ws, k.typ, g, k.day.Period(g), k.contact}] = true
 		}
 	}
-	pkeys := make([]periodKey, 0, len(periods))
-	for k := range periods {
-		pkeys = append(pkeys, k)
-	}
-	slices.SortFunc(pkeys, func(a, b periodKey) int {
+	pkeys := sortedKeys(periods, func(a, b periodKey) int {
 		return cmp.Or(strings.Compare(a.ws, b.ws), strings.Compare(a.typ, b.typ), strings.Compare(string(a.grain), string(b.grain)),
 			cmp.Compare(a.period, b.period), strings.Compare(a.contact, b.contact))
 	})
@@ -222,11 +225,7 @@ func fold(tx core.App, where string, params dbx.Params, locOf func(string) *time
 	if err := execRows(tx, "INSERT OR IGNORE INTO analytics_periods (workspace, type, grain, period, contact) VALUES ", "(?, ?, ?, ?, ?)", "", rows); err != nil {
 		return n, err
 	}
-	skeys := make([]slotKey, 0, len(slotAgg))
-	for k := range slotAgg {
-		skeys = append(skeys, k)
-	}
-	slices.SortFunc(skeys, func(a, b slotKey) int {
+	skeys := sortedKeys(slotAgg, func(a, b slotKey) int {
 		return cmp.Or(strings.Compare(a.ws, b.ws), strings.Compare(a.typ, b.typ), cmp.Compare(a.slot, b.slot))
 	})
 	rows = rows[:0]
@@ -238,6 +237,16 @@ func fold(tx core.App, where string, params dbx.Params, locOf func(string) *time
 		return n, err
 	}
 	return n, nil
+}
+
+// sortedKeys are m's keys in the order of compare.
+func sortedKeys[K comparable, V any](m map[K]V, compare func(a, b K) int) []K {
+	keys := make([]K, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, compare)
+	return keys
 }
 
 // Analyze refreshes SQLite's statistics for the events and rollup tables, so the planner keeps choosing the

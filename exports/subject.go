@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/playgram/playgram/analytics"
 	"github.com/playgram/playgram/collections"
 	"github.com/playgram/playgram/platform"
 	"github.com/pocketbase/dbx"
@@ -179,6 +180,11 @@ func Erase(app core.App, workspace, contactID string, actor platform.Actor, now 
 		}
 		if held > 0 {
 			return ErrHeld
+		}
+		// Analytics tables that name contacts (event segments, the rollup) drop this one before its events
+		// lose their contact below, so no answer keeps counting it.
+		if err := analytics.ForgetContact(tx, workspace, contactID); err != nil {
+			return err
 		}
 		idents := identifiers(s.Contact)
 		for name, recs := range s.Records {

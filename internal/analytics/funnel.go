@@ -198,6 +198,14 @@ func (t *Tally) Add(w Walk) {
 	}
 }
 
+// Merge adds the walks counted in o, a tally of the same funnel.
+func (t *Tally) Merge(o *Tally) {
+	for k := range t.counts {
+		t.counts[k] += o.counts[k]
+		t.deltas[k] = append(t.deltas[k], o.deltas[k]...)
+	}
+}
+
 // Results are the per-step answers.
 func (t *Tally) Results() []StepResult {
 	out := make([]StepResult, t.steps)

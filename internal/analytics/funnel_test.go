@@ -2,6 +2,7 @@ package analytics
 
 import (
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"testing"
 )
@@ -120,6 +121,16 @@ func TestFunnelTallyAndSemantics(t *testing.T) {
 		tally.Add(WalkContact(evs, s))
 	}
 	r := tally.Results()
+	// Tallies of parts merge into the tally of the whole.
+	left, right := NewTally(3), NewTally(3)
+	left.Add(WalkContact(a, s))
+	left.Add(WalkContact(c, s))
+	right.Add(WalkContact(b, s))
+	right.Add(WalkContact(d, s))
+	left.Merge(right)
+	if got := left.Results(); !reflect.DeepEqual(got, r) {
+		t.Fatalf("merged %+v, whole %+v", got, r)
+	}
 	if r[0].Count != 3 || r[1].Count != 2 || r[2].Count != 1 || r[1].DropOff != 1 || r[2].Conversion != 0.3333 ||
 		*r[1].MedianSeconds != 15 || *r[2].MedianSeconds != 30 || r[0].MedianSeconds != nil {
 		t.Fatalf("results %+v", r)

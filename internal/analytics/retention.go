@@ -42,8 +42,9 @@ type Cohort struct {
 	Values []int
 }
 
-// Retention builds the table from each contact's first cohort day and the days of its return events.
-func Retention(first map[string]Day, returns map[string][]Day, s RetentionSpec) []Cohort {
+// Retention builds the table from each contact's first cohort day and the days of its return events; contacts
+// are keyed by anything comparable (their ids, or numbers standing for them).
+func Retention[K comparable](first map[K]Day, returns map[K][]Day, s RetentionSpec) []Cohort {
 	p0, p1, now := s.FromDay.Period(s.Period), s.ToDay.Period(s.Period), s.Today.Period(s.Period)
 	if p1 < p0 {
 		return nil
