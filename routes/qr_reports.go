@@ -302,7 +302,9 @@ func timeRange(e *core.RequestEvent, fromS, toS string, def, max time.Duration) 
 		}
 		return time.Time{}, fieldError(e, field, "validation_invalid_date", "must be an RFC 3339 time or a YYYY-MM-DD date")
 	}
-	to := time.Now()
+	// By default up to now, inclusive: stored times have millisecond precision and to is exclusive, so a scan
+	// stored in this same millisecond must fall before it.
+	to := time.Now().Truncate(time.Millisecond).Add(time.Millisecond)
 	var err error
 	if toS != "" {
 		if to, err = parse("to", toS); err != nil {
