@@ -17,9 +17,11 @@ import (
 // connection every CheckpointEvery instead, and lets the writer checkpoint inline only if the WAL grows past
 // WriterCheckpointPages (the background fell behind, or was never started: commands and tests). A short
 // interval keeps the WAL far below that bound even at a few thousand writes a second (each commit appends
-// every page it touched), and each run still copies many commits' pages at once.
+// every page it touched), and each run still copies many commits' pages at once. Shorter runs stall the
+// requests alongside them less: DMs at 1,000/s over loopback had a p99 of 25–33 ms with a run every second,
+// 10–11 ms every 250 ms, 6–7 ms every 100 ms (and no better every 50 ms).
 const (
-	CheckpointEvery       = 250 * time.Millisecond
+	CheckpointEvery       = 100 * time.Millisecond
 	WriterCheckpointPages = 20000 // ≈ 80 MB of WAL at 4 KB pages
 )
 
