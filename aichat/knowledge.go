@@ -29,22 +29,28 @@ func (s *Service) SearchKnowledge(workspace, tool, text string, limit int) ([]ai
 
 // loadKnowledge indexes a tool's enabled entries, or returns nil when it has more than maxIndexedKnowledge.
 func loadKnowledge(app core.App, workspace, tool string) (*aichat.KnowledgeIndex, error) {
-	var rows []struct {
-		ID      string `db:"id"`
-		Title   string `db:"title"`
-		Content string `db:"content"`
-	}
+	var rows []knowledgeRow
 	err := app.DB().NewQuery(`SELECT id, title, content FROM ai_knowledge
 		WHERE workspace = {:ws} AND tool = {:tool} AND disabled = 0 ORDER BY created, id LIMIT {:n}`).
 		Bind(dbx.Params{"ws": workspace, "tool": tool, "n": maxIndexedKnowledge + 1}).All(&rows)
 	if err != nil || len(rows) > maxIndexedKnowledge {
 		return nil, err
 	}
-	entries := make([]aichat.Entry, len(rows))
+	return aichat.NewKnowledgeIndex(entries(rows)), nil
+}
+
+type knowledgeRow struct {
+	ID      string `db:"id"`
+	Title   string `db:"title"`
+	Content string `db:"content"`
+}
+
+func entries(rows []knowledgeRow) []aichat.Entry {
+	out := make([]aichat.Entry, len(rows))
 	for i, r := range rows {
-		entries[i] = aichat.Entry{ID: r.ID, Title: r.Title, Content: r.Content}
+		out[i] = aichat.Entry{ID: r.ID, Title: r.Title, Content: r.Content}
 	}
-	return aichat.NewKnowledgeIndex(entries), nil
+	return out
 }
 
 // searchKnowledgeFTS is SearchKnowledge through the FTS5 table.
@@ -53,14 +59,10 @@ func searchKnowledgeFTS(app core.App, tool, text string, limit int) ([]aichat.En
 	if q == "" {
 		return nil, nil
 	}
-	var rows []struct {
-		ID      string `db:"kid"`
-		Title   string `db:"title"`
-		Content string `db:"content"`
-	}
+	var rows []knowledgeRow
 	// Rank first (bm25 over ids only), then read the texts of the few winners: selecting the texts in the
 	// ranking query would read them for every match.
-	err := app.DB().NewQuery(`SELECT f.kid, f.title, f.content FROM (
+	err := app.DB().NewQuery(`SELECT f.kid AS id, f.title, f.content FROM (
 			SELECT rowid AS r, bm25(ai_knowledge_fts, 0, 0, 2.0, 1.0) AS score FROM ai_knowledge_fts
 			WHERE ai_knowledge_fts MATCH {:q} ORDER BY score LIMIT {:n}) best
 		JOIN ai_knowledge_fts f ON f.rowid = best.r ORDER BY best.score`).
@@ -68,11 +70,7 @@ func searchKnowledgeFTS(app core.App, tool, text string, limit int) ([]aichat.En
 	if err != nil {
 		return nil, err
 	}
-	out := make([]aichat.Entry, len(rows))
-	for i, r := range rows {
-		out[i] = aichat.Entry{ID: r.ID, Title: r.Title, Content: r.Content}
-	}
-	return out, nil
+	return entries(rows), nil
 }
 
 // bindKnowledgeHooks drops a tool's in-memory index when one of its entries changes (or moves between

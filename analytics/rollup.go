@@ -53,8 +53,10 @@ func watermark(app core.App) int64 {
 const maxTail = 50_000
 
 // fresh reports whether the rollup is close enough to the log to be used, with its watermark.
-func fresh(app core.App) (int64, bool) {
-	wm := watermark(app)
+func fresh(app core.App) (int64, bool) { return nearTop(app, watermark(app)) }
+
+// nearTop returns wm and whether at most maxTail events lie past it.
+func nearTop(app core.App, wm int64) (int64, bool) {
 	var top int64
 	_ = app.DB().NewQuery("SELECT coalesce(max(rowid), 0) FROM events").Row(&top)
 	return wm, top-wm <= maxTail

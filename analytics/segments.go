@@ -76,10 +76,7 @@ func segmentsFresh(app core.App) (int64, bool) {
 	if !segmentsOn {
 		return 0, false
 	}
-	wm := segWatermark(app)
-	var top int64
-	_ = app.DB().NewQuery("SELECT coalesce(max(rowid), 0) FROM events").Row(&top)
-	return wm, top-wm <= maxTail
+	return nearTop(app, segWatermark(app))
 }
 
 type segKey struct {

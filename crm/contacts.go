@@ -437,13 +437,13 @@ func (d Diff) Apply(state map[string]any) map[string]any {
 // IndexContact writes the contact's search rows: its full-text row (contacts_fts) and its attribute row
 // (contacts_attrs_fts, a token per tag and field value), both under the rowid its contacts_fts_map row gives it
 // in its workspace's range. The contacts hooks call it in the transaction of every save; text and attrs say
-// which of the two changed, and prev is the stored record (nil for a new one).
-func IndexContact(tx core.App, r, prev *core.Record, text, attrs bool) error {
+// which of the two changed.
+func IndexContact(tx core.App, r *core.Record, isNew, text, attrs bool) error {
 	if !text && !attrs {
 		return nil
 	}
 	db := tx.NonconcurrentDB()
-	rid, fresh, err := searchRow(tx, r, prev == nil)
+	rid, fresh, err := searchRow(tx, r, isNew)
 	if err != nil {
 		return fmt.Errorf("indexing contact: %w", err)
 	}

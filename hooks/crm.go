@@ -38,7 +38,7 @@ func registerCRM(app core.App, svc *platform.Services) {
 	app.OnRecordCreate(collections.Contacts).BindFunc(func(e *core.RecordEvent) error {
 		actor := platform.ActorOf(e.Record)
 		return inTx(e, func(tx core.App) error {
-			if err := crm.IndexContact(tx, e.Record, nil, true, true); err != nil {
+			if err := crm.IndexContact(tx, e.Record, true, true, true); err != nil {
 				return err
 			}
 			_, err := platform.Emit(tx, platform.Event{Workspace: e.Record.GetString("workspace"), Type: "contact.created",
@@ -62,7 +62,7 @@ func registerCRM(app core.App, svc *platform.Services) {
 		newTags := map[string][]string{"manychat": crm.StringList(e.Record, "tags"), "local": crm.StringList(e.Record, "local_tags")}
 		actor := platform.ActorOf(e.Record)
 		return inTx(e, func(tx core.App) error {
-			if err := crm.IndexContact(tx, e.Record, e.Record.Original(), text, attrs); err != nil {
+			if err := crm.IndexContact(tx, e.Record, false, text, attrs); err != nil {
 				return err
 			}
 			ws, id := e.Record.GetString("workspace"), e.Record.Id
