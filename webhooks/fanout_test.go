@@ -6,8 +6,11 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/playgram/playgram/webhooks"
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
 )
 
 // One batch of events reaches exactly the endpoints whose event types (with wildcards) and filter select it,
@@ -151,5 +154,40 @@ func TestFanOutCursorFollowsItsAnchorEvent(t *testing.T) {
 	}
 	if n, err := w.engine.Backlog(); err != nil || n != 0 {
 		t.Fatalf("backlog %d, %v", n, err)
+	}
+}
+
+// Every commit that records events wakes the dispatcher, but under a stream of commits one fan-out takes the
+// events of many: at most one starts per DispatchEvery.
+func TestWakeUpsAreCoalescedIntoFewFanOuts(t *testing.T) {
+	w := newWorld(t, webhooks.Options{DispatchEvery: 100 * time.Millisecond})
+	w.exec("CREATE TABLE fanout_probe (position INTEGER)", nil)
+	w.exec("CREATE TRIGGER fanout_probe_t AFTER UPDATE ON webhook_state BEGIN INSERT INTO fanout_probe VALUES (new.position); END", nil)
+	w.engine.Start()
+	defer w.engine.Stop(context.Background())
+	var last *core.Record
+	start := time.Now()
+	for i := 0; i < 40; i++ {
+		last = w.emit(w.w.Acme, "qr.scanned", map[string]any{"n": i})
+		w.engine.WakeDispatch()
+		time.Sleep(3 * time.Millisecond)
+	}
+	var lastRowid int64
+	_ = w.app.DB().NewQuery("SELECT rowid FROM events WHERE id = {:id}").Bind(dbx.Params{"id": last.Id}).Row(&lastRowid)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		var pos int64
+		_ = w.app.DB().NewQuery("SELECT position FROM webhook_state WHERE name = 'events'").Row(&pos)
+		if pos == lastRowid {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the fan-out cursor stopped at %d, the last event is %d", pos, lastRowid)
+		}
+	}
+	var fanOuts int
+	_ = w.app.DB().NewQuery("SELECT count(*) FROM fanout_probe").Row(&fanOuts)
+	// One fan-out per 100 ms over the emitting time, plus the first and the last.
+	if limit := int(time.Since(start)/(100*time.Millisecond)) + 2; fanOuts > limit {
+		t.Fatalf("%d fan-outs for 40 woken commits in %s, want at most %d", fanOuts, time.Since(start).Round(time.Millisecond), limit)
 	}
 }
